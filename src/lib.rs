@@ -1,0 +1,9 @@
+//! funnel: scores AI-robot customer conversations and routes leads down a
+//! three-tier funnel (branch referral, remote nurture queue, incubation),
+//! keeping every queue, lease and assignment in Redis.
+//!
+//! Data flows one way: `api` (gRPC) → `scoring` (ONNX) → `routing` (Redis).
+
+pub mod domain;
+pub mod routing;
+pub mod scoring;

@@ -1,0 +1,916 @@
+//! The routing layer against a real redis-server (single node) and a real
+//! three-node Redis Cluster: every scenario runs on both, through the same
+//! code path. Every test ends with the invariant checker.
+
+mod common;
+
+use funnel::domain::*;
+use funnel::routing::{
+    invariants, Clock, IngestRequest, ManualClock, RedisConn, RedisTarget, Router, RoutingConfig,
+    RoutingError,
+};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+const T0: i64 = 1_800_000_000_000;
+
+struct H {
+    router: Router,
+    clock: Arc<ManualClock>,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Single,
+    Cluster,
+}
+
+async fn harness(kind: Kind, name: &str) -> H {
+    let (urls, cluster) = match kind {
+        Kind::Single => (vec![common::single().url()], false),
+        Kind::Cluster => (common::cluster().urls(), true),
+    };
+    let conn = RedisConn::connect(&RedisTarget {
+        urls,
+        cluster,
+        response_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect("connect");
+    let cfg = RoutingConfig {
+        key_prefix: common::unique_prefix(name),
+        offer_sla: Duration::from_secs(600),
+        backflow_wait: Duration::from_secs(3600),
+        lease_default: Duration::from_secs(300),
+        lease_max: Duration::from_secs(1800),
+        max_attempts: 2,
+        incubation_review: Duration::from_secs(86_400),
+        incubation_expiry: Duration::from_secs(3 * 86_400),
+        ..RoutingConfig::default()
+    };
+    let clock = Arc::new(ManualClock::new(T0));
+    H {
+        router: Router::new(conn, cfg, clock.clone()),
+        clock,
+    }
+}
+
+impl H {
+    async fn assert_sound(&self) {
+        let regions = self.router.regions().await.unwrap();
+        let v = invariants::check(&self.router, &regions).await.unwrap();
+        assert!(v.is_empty(), "invariant violations:\n{}", v.join("\n"));
+    }
+}
+
+fn id<T>(f: fn(String) -> Result<T, DomainError>, s: &str) -> T {
+    f(s.to_string()).unwrap()
+}
+fn region(s: &str) -> RegionId {
+    id(RegionId::parse, s)
+}
+fn mgr(s: &str) -> ManagerId {
+    id(ManagerId::parse, s)
+}
+
+fn offline(m: &str, reg: &str, branch: &str, capacity: u32) -> Manager {
+    Manager {
+        id: mgr(m),
+        display_name: m.into(),
+        tier: ManagerTier::Offline,
+        region: region(reg),
+        branch: Some(BranchId::parse(branch).unwrap()),
+        team: None,
+        served_regions: vec![],
+        qualified_products: vec![Product::Wealth, Product::Fund],
+        capacity,
+        available: true,
+    }
+}
+
+fn remote(m: &str, regions: &[&str], capacity: u32) -> Manager {
+    Manager {
+        id: mgr(m),
+        display_name: m.into(),
+        tier: ManagerTier::Remote,
+        region: region(regions[0]),
+        branch: None,
+        team: Some("team-a".into()),
+        served_regions: regions.iter().map(|r| region(r)).collect(),
+        qualified_products: Product::ALL.to_vec(),
+        capacity,
+        available: true,
+    }
+}
+
+struct Lead<'a> {
+    iid: &'a str,
+    customer: &'a str,
+    region: &'a str,
+    route: Route,
+    score: u8,
+    product: Product,
+    rm: Option<&'a str>,
+    remote: Option<&'a str>,
+}
+
+impl<'a> Lead<'a> {
+    fn new(iid: &'a str, customer: &'a str, route: Route, score: u8) -> Self {
+        Self {
+            iid,
+            customer,
+            region: "east",
+            route,
+            score,
+            product: Product::Wealth,
+            rm: None,
+            remote: None,
+        }
+    }
+    fn req(&self) -> IngestRequest {
+        let bucket = match self.route {
+            Route::Referral => Bucket::High,
+            Route::Remote => Bucket::Medium,
+            _ => Bucket::Low,
+        };
+        IngestRequest {
+            interaction_id: InteractionId::parse(self.iid).unwrap(),
+            customer: CustomerId::parse(self.customer).unwrap(),
+            campaign: CampaignId::parse("camp-1").unwrap(),
+            product: self.product,
+            region: region(self.region),
+            branch: BranchId::parse(format!("{}-b1", self.region)).unwrap(),
+            relationship_manager: self.rm.map(mgr),
+            remote_manager: self.remote.map(mgr),
+            route: self.route,
+            route_reason: "test".into(),
+            score: ScoreSnapshot {
+                probability: self.score as f64 / 100.0,
+                score: self.score,
+                bucket,
+                model_version: "test-model".into(),
+                reasons: vec![Reason {
+                    kind: ReasonKind::Feature,
+                    name: "aum_band".into(),
+                    value: "3".into(),
+                    weight: 0.4,
+                }],
+            },
+            interaction_record: format!("{{\"interaction_id\":\"{}\"}}", self.iid),
+        }
+    }
+}
+
+async fn ingest(h: &H, lead: Lead<'_>) -> funnel::routing::IngestOutcome {
+    h.router.ingest(&lead.req()).await.unwrap()
+}
+
+fn state_of(rec: &funnel::routing::LeadRecord) -> LeadState {
+    rec.state().unwrap()
+}
+
+// ---------------------------------------------------------------- scenarios
+
+async fn ingestion_routes_and_is_idempotent(h: H) {
+    let r = &h.router;
+    r.upsert_manager(&offline("o1", "east", "east-b1", 5))
+        .await
+        .unwrap();
+    r.upsert_manager(&remote("r1", &["east"], 10))
+        .await
+        .unwrap();
+
+    let high = ingest(&h, Lead::new("i-high", "c1", Route::Referral, 80)).await;
+    assert_eq!(high.destination.kind, DestinationKind::ReferralOffered);
+    assert_eq!(high.destination.manager, Some(mgr("o1")));
+    assert_eq!(high.state, LeadState::ReferralOffered);
+
+    let again = ingest(&h, Lead::new("i-high", "c1", Route::Referral, 80)).await;
+    assert!(again.replayed);
+    assert_eq!(again.lead_id, high.lead_id);
+
+    let med = ingest(&h, Lead::new("i-med", "c2", Route::Remote, 40)).await;
+    assert_eq!(med.destination.kind, DestinationKind::RemotePool);
+    let mut own = Lead::new("i-own", "c3", Route::Remote, 40);
+    own.remote = Some("r1");
+    let own = ingest(&h, own).await;
+    assert_eq!(own.destination.kind, DestinationKind::RemotePersonal);
+    assert_eq!(own.destination.manager, Some(mgr("r1")));
+    let mut stranger = Lead::new("i-unknown-remote", "c3b", Route::Remote, 40);
+    stranger.remote = Some("nobody");
+    assert_eq!(
+        ingest(&h, stranger).await.destination.kind,
+        DestinationKind::RemotePool
+    );
+
+    let low = ingest(&h, Lead::new("i-low", "c4", Route::Incubation, 5)).await;
+    assert_eq!(low.destination.kind, DestinationKind::Incubation);
+    let complaint = ingest(&h, Lead::new("i-cmp", "c5", Route::ServiceFollowup, 70)).await;
+    assert_eq!(complaint.destination.kind, DestinationKind::ServiceFollowup);
+    let dnc = ingest(&h, Lead::new("i-dnc", "c6", Route::Suppressed, 90)).await;
+    assert_eq!(dnc.destination.kind, DestinationKind::Suppressed);
+    assert_eq!(dnc.state, LeadState::Suppressed);
+
+    let trail = r.audit_trail(&dnc.lead_id).await.unwrap();
+    assert_eq!(trail.last().unwrap().to, "suppressed");
+    assert_eq!(trail.last().unwrap().model_version, "test-model");
+    let rec = r.get_lead(&high.lead_id).await.unwrap();
+    assert_eq!(rec.interactions.len(), 1);
+    assert_eq!(rec.history[0].action, "ingested");
+    h.assert_sound().await;
+}
+
+async fn second_interaction_joins_and_promotes_never_takes_held(h: H) {
+    let r = &h.router;
+    r.upsert_manager(&remote("r1", &["east"], 10))
+        .await
+        .unwrap();
+    let first = ingest(&h, Lead::new("j1", "c1", Route::Incubation, 5)).await;
+    let second = ingest(&h, Lead::new("j2", "c1", Route::Remote, 50)).await;
+    assert!(second.joined);
+    assert_eq!(second.lead_id, first.lead_id);
+    assert_eq!(second.destination.kind, DestinationKind::RemotePool);
+    // A lower score does not demote.
+    let third = ingest(&h, Lead::new("j3", "c1", Route::Incubation, 3)).await;
+    assert_eq!(third.state, LeadState::RemoteQueued);
+    let leases = r.pull(&mgr("r1"), 5, None).await.unwrap();
+    assert_eq!(leases.len(), 1);
+    // Held: a re-score never takes it from the manager.
+    let fourth = ingest(&h, Lead::new("j4", "c1", Route::Referral, 95)).await;
+    assert_eq!(fourth.destination.kind, DestinationKind::Held);
+    assert_eq!(fourth.state, LeadState::RemoteLeased);
+    let rec = r.get_lead(&first.lead_id).await.unwrap();
+    assert_eq!(rec.interactions.len(), 4);
+    assert_eq!(rec.field("score"), "95");
+    // ...but do-not-contact does.
+    let fifth = ingest(&h, Lead::new("j5", "c1", Route::Suppressed, 95)).await;
+    assert_eq!(fifth.state, LeadState::Suppressed);
+    // The customer has no open lead any more: the next call opens a new one.
+    let sixth = ingest(&h, Lead::new("j6", "c1", Route::Remote, 50)).await;
+    assert!(!sixth.joined);
+    assert_ne!(sixth.lead_id, first.lead_id);
+    h.assert_sound().await;
+}
+
+async fn referral_selection_decline_timeout_and_unassigned(h: H) {
+    let r = &h.router;
+    r.upsert_manager(&offline("o1", "east", "east-b1", 2))
+        .await
+        .unwrap();
+    r.upsert_manager(&offline("o2", "east", "east-b1", 2))
+        .await
+        .unwrap();
+    let mut unqualified = offline("o3", "east", "east-b1", 9);
+    unqualified.qualified_products = vec![Product::Loan];
+    r.upsert_manager(&unqualified).await.unwrap();
+
+    // The customer's own manager wins even when others are less loaded.
+    let mut a = Lead::new("r-a", "c1", Route::Referral, 90);
+    a.rm = Some("o2");
+    let a = ingest(&h, a).await;
+    assert_eq!(a.destination.manager, Some(mgr("o2")));
+    // Least loaded next: o1 (0) over o2 (1).
+    h.clock.advance(Duration::from_secs(1));
+    let b = ingest(&h, Lead::new("r-b", "c2", Route::Referral, 90)).await;
+    assert_eq!(b.destination.manager, Some(mgr("o1")));
+    // Tie (1 each): the longest idle, o2 (assigned first).
+    h.clock.advance(Duration::from_secs(1));
+    let c = ingest(&h, Lead::new("r-c", "c3", Route::Referral, 90)).await;
+    assert_eq!(c.destination.manager, Some(mgr("o2")));
+
+    // Decline moves to the next eligible, never back to the same one.
+    let rec = r.get_lead(&c.lead_id).await.unwrap();
+    let offer = rec.field("offer_id").to_string();
+    let err = r
+        .decline(&mgr("o2"), &c.lead_id, &offer, "")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RoutingError::InvalidArgument { .. }));
+    let moved = r
+        .decline(&mgr("o2"), &c.lead_id, &offer, "customer is abroad")
+        .await
+        .unwrap();
+    assert_eq!(moved.destination.unwrap().manager, Some(mgr("o1")));
+    // o1 lets it time out: o2 declined already, o3 is unqualified: unassigned.
+    h.clock.advance(Duration::from_secs(601));
+    let rep = r.sweep_region(&region("east"), 100).await.unwrap();
+    assert!(rep.offers_timed_out >= 1);
+    let rec = r.get_lead(&c.lead_id).await.unwrap();
+    assert_eq!(state_of(&rec), LeadState::BranchUnassigned);
+    assert!(rec.history.iter().any(|e| e.action == "offer_timed_out"));
+    // Stale offer ids are refused; a stranger gets PERMISSION_DENIED-class errors.
+    let err = r.accept(&mgr("o1"), &c.lead_id, &offer).await.unwrap_err();
+    assert!(
+        matches!(err, RoutingError::FailedPrecondition(_)),
+        "{err:?}"
+    );
+    let err = r.accept(&mgr("o3"), &c.lead_id, &offer).await.unwrap_err();
+    assert!(matches!(err, RoutingError::NotOwner(_)), "{err:?}");
+    let err = r
+        .accept(&mgr("o1"), &LeadId::parse("east.nope").unwrap(), "x")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RoutingError::NotFound(_)), "{err:?}");
+    h.assert_sound().await;
+
+    // A new manager becoming available takes the unassigned lead.
+    let mut o4 = offline("o4", "east", "east-b1", 1);
+    o4.available = false;
+    r.upsert_manager(&o4).await.unwrap();
+    assert_eq!(
+        state_of(&r.get_lead(&c.lead_id).await.unwrap()),
+        LeadState::BranchUnassigned
+    );
+    r.set_availability(&mgr("o4"), true).await.unwrap();
+    let rec = r.get_lead(&c.lead_id).await.unwrap();
+    assert_eq!(state_of(&rec), LeadState::ReferralOffered);
+    assert_eq!(rec.owner(), Some(mgr("o4")));
+    h.assert_sound().await;
+
+    // Capacity: o4 (cap 1) is full, so the next lead skips it.
+    let offers_before = r.pending_offers(&mgr("o4")).await.unwrap();
+    assert_eq!(offers_before.len(), 1);
+    // Accept, then going away keeps accepted leads and returns pending offers.
+    r.accept(&mgr("o4"), &c.lead_id, &offers_before[0].offer_id)
+        .await
+        .unwrap();
+    let mut d = Lead::new("r-d", "c4", Route::Referral, 90);
+    d.rm = Some("o2");
+    let d = ingest(&h, d).await;
+    assert_eq!(d.destination.manager, Some(mgr("o2")));
+    let d_offer = r
+        .get_lead(&d.lead_id)
+        .await
+        .unwrap()
+        .field("offer_id")
+        .to_string();
+    r.set_availability(&mgr("o2"), false).await.unwrap();
+    let rec_d = r.get_lead(&d.lead_id).await.unwrap();
+    assert_ne!(rec_d.owner(), Some(mgr("o2")));
+    assert!(rec_d.history.iter().any(|e| e.action == "offer_withdrawn"));
+    let err = r
+        .accept(&mgr("o2"), &d.lead_id, &d_offer)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RoutingError::FailedPrecondition(_)));
+    assert_eq!(
+        state_of(&r.get_lead(&c.lead_id).await.unwrap()),
+        LeadState::ReferralAccepted
+    );
+    h.assert_sound().await;
+
+    // Complete the accepted referral with a back-flow to the remote queue.
+    let moved = r
+        .complete_referral(
+            &mgr("o4"),
+            &c.lead_id,
+            ReferralOutcome::ReturnToRemote,
+            "wants online follow-up",
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.state, LeadState::RemoteQueued);
+    let err = r
+        .complete_referral(&mgr("o4"), &c.lead_id, ReferralOutcome::Converted, "")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RoutingError::FailedPrecondition(_)));
+    h.assert_sound().await;
+}
+
+async fn unassigned_flows_back_to_remote(h: H) {
+    let r = &h.router;
+    let lead = ingest(&h, Lead::new("u1", "c1", Route::Referral, 88)).await;
+    assert_eq!(lead.destination.kind, DestinationKind::BranchUnassigned);
+    let stats = r.queue_stats(Some(&region("east"))).await.unwrap();
+    let q = stats
+        .queues
+        .iter()
+        .find(|q| q.queue == "branch_unassigned")
+        .unwrap();
+    assert_eq!((q.depth, q.buckets.high), (1, 1));
+    h.clock.advance(Duration::from_secs(3601));
+    let rep = r.sweep_region(&region("east"), 100).await.unwrap();
+    assert_eq!(rep.backflowed, 1);
+    let rec = r.get_lead(&lead.lead_id).await.unwrap();
+    assert_eq!(state_of(&rec), LeadState::RemoteQueued);
+    assert_eq!(rec.history.last().unwrap().action, "backflow");
+    h.assert_sound().await;
+}
+
+async fn remote_queue_lease_lifecycle(h: H) {
+    let r = &h.router;
+    let m1 = mgr("r1");
+    r.upsert_manager(&remote("r1", &["east"], 10))
+        .await
+        .unwrap();
+    r.upsert_manager(&remote("r2", &["east"], 10))
+        .await
+        .unwrap();
+    r.upsert_manager(&offline("o1", "east", "east-b1", 5))
+        .await
+        .unwrap();
+    // Priority by score, then age.
+    let old_low = ingest(&h, Lead::new("q1", "c1", Route::Remote, 30)).await;
+    h.clock.advance(Duration::from_secs(1));
+    let new_high = ingest(&h, Lead::new("q2", "c2", Route::Remote, 60)).await;
+    h.clock.advance(Duration::from_secs(1));
+    let new_low = ingest(&h, Lead::new("q3", "c3", Route::Remote, 30)).await;
+    let leases = r.pull(&m1, 2, None).await.unwrap();
+    let got: Vec<_> = leases.iter().map(|l| l.lead_id.clone()).collect();
+    assert_eq!(got, vec![new_high.lead_id.clone(), old_low.lead_id.clone()]);
+    assert_eq!(leases[0].expires_at_ms, h.clock.now_ms() + 300_000);
+
+    // Another manager's lead: NotOwner. Unknown lead: NotFound.
+    let l0 = &leases[0];
+    let err = r
+        .complete(
+            &mgr("r2"),
+            &l0.lead_id,
+            &l0.lease_id,
+            RemoteOutcome::Converted,
+            None,
+            "",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RoutingError::NotOwner(_)), "{err:?}");
+    // Call back needs a future time.
+    let err = r
+        .complete(
+            &m1,
+            &l0.lead_id,
+            &l0.lease_id,
+            RemoteOutcome::CallBack,
+            None,
+            "",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RoutingError::InvalidArgument { .. }));
+
+    // Extend, capped at now + lease_max.
+    let exp = r
+        .extend(&m1, &l0.lead_id, &l0.lease_id, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(exp, l0.expires_at_ms + 60_000);
+    let exp = r
+        .extend(&m1, &l0.lead_id, &l0.lease_id, Duration::from_secs(99_999))
+        .await
+        .unwrap();
+    assert_eq!(exp, h.clock.now_ms() + 1_800_000);
+
+    // Converted closes; the lease is then gone.
+    let done = r
+        .complete(
+            &m1,
+            &l0.lead_id,
+            &l0.lease_id,
+            RemoteOutcome::Converted,
+            None,
+            "bought",
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.state, LeadState::ClosedConverted);
+    assert!(done.destination.is_none());
+    let err = r
+        .complete(
+            &m1,
+            &l0.lead_id,
+            &l0.lease_id,
+            RemoteOutcome::Converted,
+            None,
+            "",
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RoutingError::FailedPrecondition(_)),
+        "{err:?}"
+    );
+
+    // Call back: re-queued to the same manager at T.
+    let l1 = &leases[1];
+    let at = h.clock.now_ms() + 7_200_000;
+    let cb = r
+        .complete(
+            &m1,
+            &l1.lead_id,
+            &l1.lease_id,
+            RemoteOutcome::CallBack,
+            Some(at),
+            "after work",
+        )
+        .await
+        .unwrap();
+    assert_eq!(cb.state, LeadState::RemoteCallback);
+    h.clock.advance(Duration::from_secs(7201));
+    assert_eq!(
+        r.sweep_region(&region("east"), 100)
+            .await
+            .unwrap()
+            .callbacks_due,
+        1
+    );
+    let rec = r.get_lead(&l1.lead_id).await.unwrap();
+    assert_eq!(state_of(&rec), LeadState::RemoteQueued);
+    assert_eq!(
+        rec.field("queue_manager"),
+        "r1",
+        "call-back returns to the manager's own queue"
+    );
+    h.assert_sound().await;
+
+    // Release puts it back with no attempt; escalate makes a referral;
+    // return to incubation; not interested closes.
+    let leases = r.pull(&m1, 10, None).await.unwrap();
+    assert_eq!(leases.len(), 2);
+    for l in &leases {
+        let rec = r.get_lead(&l.lead_id).await.unwrap();
+        assert_eq!(rec.field("attempts"), "0");
+    }
+    let a = &leases[0];
+    r.release(&m1, &a.lead_id, &a.lease_id).await.unwrap();
+    let b = &leases[1];
+    let esc = r
+        .escalate(&m1, &b.lead_id, &b.lease_id, "wants to meet at the branch")
+        .await
+        .unwrap();
+    assert_eq!(
+        esc.destination.unwrap().kind,
+        DestinationKind::ReferralOffered
+    );
+    let l = r.pull(&m1, 1, None).await.unwrap().remove(0);
+    assert_eq!(l.lead_id, a.lead_id);
+    let inc = r
+        .complete(
+            &m1,
+            &l.lead_id,
+            &l.lease_id,
+            RemoteOutcome::ReturnToIncubation,
+            None,
+            "",
+        )
+        .await
+        .unwrap();
+    assert_eq!(inc.state, LeadState::Incubating);
+    let _ = new_low;
+    h.assert_sound().await;
+}
+
+async fn expired_leases_count_attempts_then_incubate(h: H) {
+    let r = &h.router;
+    let m1 = mgr("r1");
+    r.upsert_manager(&remote("r1", &["east"], 10))
+        .await
+        .unwrap();
+    let lead = ingest(&h, Lead::new("e1", "c1", Route::Remote, 50)).await;
+    for attempt in 1..=2 {
+        let l = r
+            .pull(&m1, 1, Some(Duration::from_secs(60)))
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(l.lead_id, lead.lead_id);
+        h.clock.advance(Duration::from_secs(61));
+        // Past the deadline but before the sweeper: the manager is refused.
+        let err = r
+            .complete(
+                &m1,
+                &l.lead_id,
+                &l.lease_id,
+                RemoteOutcome::Converted,
+                None,
+                "",
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RoutingError::FailedPrecondition(_)),
+            "{err:?}"
+        );
+        assert_eq!(
+            r.sweep_region(&region("east"), 100)
+                .await
+                .unwrap()
+                .leases_expired,
+            1
+        );
+        let rec = r.get_lead(&lead.lead_id).await.unwrap();
+        assert_eq!(rec.field("attempts"), attempt.to_string());
+        let want = if attempt < 2 {
+            LeadState::RemoteQueued
+        } else {
+            LeadState::Incubating
+        };
+        assert_eq!(state_of(&rec), want);
+        h.assert_sound().await;
+    }
+    // Incubation: reviewed, then expired after the configured age.
+    h.clock.advance(Duration::from_secs(86_401));
+    assert_eq!(
+        r.sweep_region(&region("east"), 100)
+            .await
+            .unwrap()
+            .incubation_reviewed,
+        1
+    );
+    assert_eq!(
+        state_of(&r.get_lead(&lead.lead_id).await.unwrap()),
+        LeadState::Incubating
+    );
+    for _ in 0..3 {
+        h.clock.advance(Duration::from_secs(86_401));
+        r.sweep_region(&region("east"), 100).await.unwrap();
+    }
+    assert_eq!(
+        state_of(&r.get_lead(&lead.lead_id).await.unwrap()),
+        LeadState::ClosedExpired
+    );
+    h.assert_sound().await;
+}
+
+async fn concurrent_pullers_never_share_a_lead(h: H) {
+    let r = &h.router;
+    for i in 0..32 {
+        r.upsert_manager(&remote(&format!("p{i}"), &["east"], 1000))
+            .await
+            .unwrap();
+    }
+    let mut ids = HashSet::new();
+    for i in 0..400 {
+        let lead = ingest(
+            &h,
+            Lead::new(
+                &format!("cc{i}"),
+                &format!("cust{i}"),
+                Route::Remote,
+                (i % 90) as u8,
+            ),
+        )
+        .await;
+        ids.insert(lead.lead_id);
+    }
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let r = r.clone();
+        tasks.push(tokio::spawn(async move {
+            let m = mgr(&format!("p{i}"));
+            let mut mine = Vec::new();
+            loop {
+                let got = r.pull(&m, 3, None).await.unwrap();
+                if got.is_empty() {
+                    break;
+                }
+                mine.extend(got.into_iter().map(|l| l.lead_id));
+            }
+            mine
+        }));
+    }
+    let mut seen = HashSet::new();
+    for t in tasks {
+        for lead in t.await.unwrap() {
+            assert!(seen.insert(lead.clone()), "lead {lead} leased twice");
+        }
+    }
+    assert_eq!(seen, ids, "every lead leased exactly once, none lost");
+    h.assert_sound().await;
+}
+
+async fn sweeper_racing_completions(h: H) {
+    let r = &h.router;
+    let m1 = mgr("r1");
+    r.upsert_manager(&remote("r1", &["east"], 1000))
+        .await
+        .unwrap();
+    for i in 0..200 {
+        ingest(
+            &h,
+            Lead::new(&format!("s{i}"), &format!("cust{i}"), Route::Remote, 50),
+        )
+        .await;
+    }
+    let leases = r
+        .pull(&m1, 50, Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let mut leases = leases;
+    while leases.len() < 200 {
+        leases.extend(
+            r.pull(&m1, 50, Some(Duration::from_secs(60)))
+                .await
+                .unwrap(),
+        );
+    }
+    // Exactly at the deadline race: completions and several sweepers at once.
+    h.clock.advance(Duration::from_millis(59_999));
+    let mut tasks = Vec::new();
+    for chunk in leases.chunks(20) {
+        let r = r.clone();
+        let m = m1.clone();
+        let chunk = chunk.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let mut won = 0;
+            for l in chunk {
+                match r
+                    .complete(
+                        &m,
+                        &l.lead_id,
+                        &l.lease_id,
+                        RemoteOutcome::NotInterested,
+                        None,
+                        "",
+                    )
+                    .await
+                {
+                    Ok(_) => won += 1,
+                    Err(RoutingError::FailedPrecondition(_)) => {}
+                    Err(e) => panic!("unexpected {e:?}"),
+                }
+            }
+            won
+        }));
+    }
+    let clock = h.clock.clone();
+    let sweepers: Vec<_> = (0..4)
+        .map(|_| {
+            let r = r.clone();
+            let clock = clock.clone();
+            tokio::spawn(async move {
+                let mut expired = 0;
+                for _ in 0..10 {
+                    clock.advance(Duration::from_micros(200));
+                    expired += r
+                        .sweep_region(&region("east"), 7)
+                        .await
+                        .unwrap()
+                        .leases_expired;
+                }
+                expired
+            })
+        })
+        .collect();
+    let mut completed = 0;
+    for t in tasks {
+        completed += t.await.unwrap();
+    }
+    let mut expired = 0;
+    for s in sweepers {
+        expired += s.await.unwrap();
+    }
+    // Finish the sweep, then every lead is either completed or expired, once.
+    h.clock.advance(Duration::from_secs(1));
+    expired += r
+        .sweep_region(&region("east"), 1000)
+        .await
+        .unwrap()
+        .leases_expired;
+    assert_eq!(
+        completed + expired,
+        200,
+        "completed {completed} + expired {expired}"
+    );
+    h.assert_sound().await;
+}
+
+async fn interrupted_handoff_resumes(h: H) {
+    let r = &h.router;
+    r.upsert_manager(&remote("rw", &["west"], 10))
+        .await
+        .unwrap();
+    let lead = ingest(&h, Lead::new("h1", "mover", Route::Remote, 50)).await;
+    let west = region("west");
+    let wb = BranchId::parse("west-b1").unwrap();
+    // Step 1 only, as if the process died right after it.
+    r.handoff_out(&region("east"), &lead.lead_id, &west, &wb)
+        .await
+        .unwrap();
+    h.assert_sound().await;
+    assert!(
+        r.get_lead(&lead.lead_id).await.is_err(),
+        "not routable while in transit"
+    );
+    // Step 1 again is harmless; the sweeper resumes steps 2 and 3.
+    r.handoff_out(&region("east"), &lead.lead_id, &west, &wb)
+        .await
+        .unwrap();
+    let rep = r.sweep_region(&region("east"), 10).await.unwrap();
+    assert_eq!(rep.handoffs_resumed, 1);
+    let rec = r.get_lead(&lead.lead_id).await.unwrap();
+    assert_eq!(rec.region, west);
+    assert_eq!(state_of(&rec), LeadState::RemoteQueued);
+    assert!(rec.history.iter().any(|e| e.action == "handoff_out"));
+    assert!(rec.history.iter().any(|e| e.action == "handoff_in"));
+    h.assert_sound().await;
+    // Resuming again, or moving again to the same place, changes nothing.
+    assert_eq!(r.resume_handoffs(&region("east")).await.unwrap(), 0);
+    assert!(r.move_lead(&lead.lead_id, &west, &wb).await.is_err());
+    // The customer's next interaction in the new region joins the moved lead;
+    // a replay of the old interaction finds it too.
+    let mut again = Lead::new("h2", "mover", Route::Remote, 70);
+    again.region = "west";
+    let joined = ingest(&h, again).await;
+    assert!(joined.joined);
+    assert_eq!(joined.lead_id, lead.lead_id);
+    let mut replay = Lead::new("h1", "mover", Route::Remote, 50);
+    replay.region = "west";
+    assert_eq!(ingest(&h, replay).await.lead_id, lead.lead_id);
+    // A manager of the new region pulls it.
+    let l = r.pull(&mgr("rw"), 5, None).await.unwrap();
+    assert_eq!(l.len(), 1);
+    h.assert_sound().await;
+
+    // Interrupted after step 2 (in, not yet cleaned): resumable as well.
+    let other = ingest(&h, Lead::new("h3", "mover2", Route::Incubation, 5)).await;
+    let snap = r
+        .handoff_out(&region("east"), &other.lead_id, &west, &wb)
+        .await
+        .unwrap();
+    assert!(snap.contains("incubating"));
+    r.move_lead(&other.lead_id, &west, &wb).await.unwrap();
+    assert_eq!(r.resume_handoffs(&region("east")).await.unwrap(), 0);
+    assert_eq!(
+        state_of(&r.get_lead(&other.lead_id).await.unwrap()),
+        LeadState::Incubating
+    );
+    h.assert_sound().await;
+}
+
+async fn multi_region_manager_pulls_fairly(h: H) {
+    let r = &h.router;
+    let m = mgr("rx");
+    r.upsert_manager(&remote("rx", &["east", "west"], 100))
+        .await
+        .unwrap();
+    for i in 0..20 {
+        let (fe, ce, fw, cw) = (
+            format!("fe{i}"),
+            format!("ce{i}"),
+            format!("fw{i}"),
+            format!("cw{i}"),
+        );
+        let mut e = Lead::new(&fe, &ce, Route::Remote, 90);
+        e.region = "east";
+        ingest(&h, e).await;
+        let mut w = Lead::new(&fw, &cw, Route::Remote, 10);
+        w.region = "west";
+        ingest(&h, w).await;
+    }
+    // East scores are all higher, yet each pull takes an even share of both.
+    let mut per_region = std::collections::HashMap::new();
+    for _ in 0..5 {
+        for l in r.pull(&m, 4, None).await.unwrap() {
+            *per_region.entry(l.region.to_string()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(per_region.get("east"), Some(&10));
+    assert_eq!(per_region.get("west"), Some(&10));
+    // Capacity spans shards.
+    let mut small = remote("ry", &["east", "west"], 3);
+    small.id = mgr("ry");
+    r.upsert_manager(&small).await.unwrap();
+    let got = r.pull(&mgr("ry"), 10, None).await.unwrap();
+    assert_eq!(got.len(), 3);
+    assert!(r.pull(&mgr("ry"), 10, None).await.unwrap().is_empty());
+    // Unavailable remote managers cannot pull.
+    r.set_availability(&mgr("ry"), false).await.unwrap();
+    assert!(matches!(
+        r.pull(&mgr("ry"), 1, None).await,
+        Err(RoutingError::FailedPrecondition(_))
+    ));
+    h.assert_sound().await;
+}
+
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod single {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(harness(Kind::Single, stringify!($name)).await).await }
+            )+
+        }
+        mod cluster {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(harness(Kind::Cluster, stringify!($name)).await).await }
+            )+
+        }
+    };
+}
+
+on_both!(
+    ingestion_routes_and_is_idempotent,
+    second_interaction_joins_and_promotes_never_takes_held,
+    referral_selection_decline_timeout_and_unassigned,
+    unassigned_flows_back_to_remote,
+    remote_queue_lease_lifecycle,
+    expired_leases_count_attempts_then_incubate,
+    concurrent_pullers_never_share_a_lead,
+    sweeper_racing_completions,
+    interrupted_handoff_resumes,
+    multi_region_manager_pulls_fairly,
+);
