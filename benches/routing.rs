@@ -1,0 +1,232 @@
+//! Routing throughput against a private local redis-server, over ONE
+//! multiplexed connection with 64 concurrent tasks:
+//!   - ingest+route (the ingest script, medium leads into the pool),
+//!   - pull+complete (pull 1 lead, complete it as not interested),
+//! plus Redis's own CPU cost per script call from `INFO commandstats`, and
+//! `redis-benchmark -t set` on the same server as the ceiling.
+//!
+//! Run: `cargo bench --bench routing` (env `FUNNEL_BENCH_LEADS`, default 50000).
+
+use funnel::domain::*;
+use funnel::routing::{IngestRequest, RedisConn, RedisTarget, Router, RoutingConfig, SystemClock};
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TASKS: usize = 64;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    port: u16,
+}
+
+impl Server {
+    fn start() -> Self {
+        let port = free_port();
+        let status = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--daemonize", "yes", "--pidfile", &format!("/tmp/funnel-bench-{port}.pid")])
+            .args(["--logfile", &format!("/tmp/funnel-bench-{port}.log")])
+            .stdout(Stdio::null())
+            .status()
+            .expect("redis-server");
+        assert!(status.success());
+        for _ in 0..100 {
+            if cli(port, &["PING"]) == "PONG" {
+                return Self { port };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        cli(self.port, &["SHUTDOWN", "NOSAVE"]);
+    }
+}
+
+fn cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli").arg("-p").arg(port.to_string()).args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `usec_per_call` and `calls` of every EVALSHA'd script (commandstats lumps
+/// them as `evalsha`), so each phase resets stats first.
+fn evalsha_stats(port: u16) -> (u64, f64) {
+    let info = cli(port, &["INFO", "commandstats"]);
+    for line in info.lines() {
+        if let Some(rest) = line.strip_prefix("cmdstat_evalsha:") {
+            let kv: HashMap<&str, &str> = rest.split(',').filter_map(|p| p.split_once('=')).collect();
+            return (kv["calls"].parse().unwrap(), kv["usec_per_call"].parse().unwrap());
+        }
+    }
+    (0, 0.0)
+}
+
+fn interaction(i: usize) -> IngestRequest {
+    IngestRequest {
+        interaction_id: InteractionId::parse(format!("bench-{i}")).unwrap(),
+        customer: CustomerId::parse(format!("cust-{i}")).unwrap(),
+        campaign: CampaignId::parse("bench").unwrap(),
+        product: Product::ALL[i % Product::ALL.len()],
+        region: RegionId::parse("east").unwrap(),
+        branch: BranchId::parse("east-b1").unwrap(),
+        relationship_manager: None,
+        remote_manager: None,
+        route: Route::Remote,
+        route_reason: "medium score".into(),
+        score: ScoreSnapshot {
+            probability: 0.2,
+            score: (i % 100) as u8,
+            bucket: Bucket::Medium,
+            model_version: "bench".into(),
+            reasons: vec![
+                Reason { kind: ReasonKind::Feature, name: "aum_band".into(), value: "3".into(), weight: 0.41 },
+                Reason { kind: ReasonKind::Phrase, name: "感兴趣".into(), value: String::new(), weight: 0.33 },
+                Reason { kind: ReasonKind::Feature, name: "digital_logins_30d".into(), value: "12".into(), weight: -0.12 },
+            ],
+        },
+        // A realistic stored interaction: ~250 characters of transcript.
+        interaction_record: serde_json::json!({
+            "interaction_id": format!("bench-{i}"),
+            "turns": [
+                {"speaker": "robot", "text": "您好，我是银行的智能客服，最近我们有一款稳健型理财产品，年化收益比较有竞争力，想跟您简单介绍一下，您现在方便吗？"},
+                {"speaker": "customer", "text": "嗯，可以，你说吧，大概收益多少，风险高不高，期限多长？"},
+                {"speaker": "robot", "text": "这款产品期限一年，风险等级二级，业绩比较基准百分之三点二，可以随时在手机银行查看。"},
+                {"speaker": "customer", "text": "听起来还行，我想找个理财经理详细聊聊，最好下午打给我。"}
+            ]
+        })
+        .to_string(),
+    }
+}
+
+fn main() {
+    let n: usize = std::env::var("FUNNEL_BENCH_LEADS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
+    let server = Server::start();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let conn = RedisConn::connect(&RedisTarget {
+            urls: vec![format!("redis://127.0.0.1:{}", server.port)],
+            cluster: false,
+            response_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+        })
+        .await
+        .unwrap();
+        let router = Router::new(conn, RoutingConfig::default(), Arc::new(SystemClock));
+        for m in 0..TASKS {
+            router
+                .upsert_manager(&Manager {
+                    id: ManagerId::parse(format!("r{m}")).unwrap(),
+                    display_name: format!("r{m}"),
+                    tier: ManagerTier::Remote,
+                    region: RegionId::parse("east").unwrap(),
+                    branch: None,
+                    team: None,
+                    served_regions: vec![],
+                    qualified_products: Product::ALL.to_vec(),
+                    capacity: 1_000_000,
+                    available: true,
+                })
+                .await
+                .unwrap();
+        }
+        let requests: Arc<Vec<IngestRequest>> = Arc::new((0..n).map(interaction).collect());
+
+        // Phase 1: ingest+route.
+        cli(server.port, &["CONFIG", "RESETSTAT"]);
+        let next = Arc::new(AtomicUsize::new(0));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|_| {
+                let (router, next, requests) = (router.clone(), next.clone(), requests.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= requests.len() {
+                            break;
+                        }
+                        router.ingest(&requests[i]).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let ingest_secs = start.elapsed().as_secs_f64();
+        let (ingest_calls, ingest_usec) = evalsha_stats(server.port);
+
+        // Phase 2: pull one + complete it, 64 managers at once.
+        cli(server.port, &["CONFIG", "RESETSTAT"]);
+        let done = Arc::new(AtomicUsize::new(0));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|m| {
+                let (router, done) = (router.clone(), done.clone());
+                tokio::spawn(async move {
+                    let me = ManagerId::parse(format!("r{m}")).unwrap();
+                    loop {
+                        let leases = router.pull(&me, 1, None).await.unwrap();
+                        let Some(l) = leases.into_iter().next() else { break };
+                        router
+                            .complete(&me, &l.lead_id, &l.lease_id, RemoteOutcome::NotInterested, None, "")
+                            .await
+                            .unwrap();
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let pair_secs = start.elapsed().as_secs_f64();
+        let pairs = done.load(Ordering::Relaxed);
+        let (pc_calls, pc_usec) = evalsha_stats(server.port);
+
+        // Phase 3: pull script cost alone, 10 leads per pull.
+        for i in 0..n.min(20_000) {
+            let mut r = requests[i].clone();
+            r.interaction_id = InteractionId::parse(format!("again-{i}")).unwrap();
+            r.customer = CustomerId::parse(format!("again-{i}")).unwrap();
+            router.ingest(&r).await.unwrap();
+        }
+        cli(server.port, &["CONFIG", "RESETSTAT"]);
+        let me = ManagerId::parse("r0").unwrap();
+        let mut leased = 0usize;
+        loop {
+            let got = router.pull(&me, 10, None).await.unwrap().len();
+            if got == 0 {
+                break;
+            }
+            leased += got;
+        }
+        let (pull_calls, pull_usec) = evalsha_stats(server.port);
+
+        // The ceiling on the same server.
+        let bench = Command::new("redis-benchmark")
+            .args(["-p", &server.port.to_string(), "-t", "set", "-n", "200000", "-c", "64", "-P", "1", "-q"])
+            .output()
+            .expect("redis-benchmark");
+        let ceiling = String::from_utf8_lossy(&bench.stdout).replace('\r', "\n");
+        let ceiling = ceiling.lines().filter(|l| l.contains("requests per second")).last().unwrap_or("").trim().to_string();
+
+        println!("machine: {} cores; redis-server {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            cli(server.port, &["INFO", "server"]).lines().find(|l| l.starts_with("redis_version")).unwrap_or(""));
+        println!("ingest+route:   {n} leads in {ingest_secs:.2}s = {:.0} leads/s (64 tasks, 1 connection)", n as f64 / ingest_secs);
+        println!("                redis CPU {ingest_usec:.2} us/call over {ingest_calls} script calls");
+        println!("pull+complete:  {pairs} pairs in {pair_secs:.2}s = {:.0} pairs/s", pairs as f64 / pair_secs);
+        println!("                redis CPU {pc_usec:.2} us/call over {pc_calls} script calls (pull 1 + complete)");
+        println!("pull (10/call): {leased} leads in {pull_calls} calls, redis CPU {pull_usec:.2} us/call = {:.2} us per leased lead",
+            pull_usec * pull_calls as f64 / leased.max(1) as f64);
+        println!("ceiling:        redis-benchmark -t set -c 64 -P 1: {ceiling}");
+    });
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: provides ONNX Runtime and
+# redis-server, checks that the training pipeline reproduces the shipped
+# models, then runs every Rust test (unit, parity, routing on a single Redis
+# and on a 3-node cluster, gRPC integration).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/setup-ort.sh
+scripts/setup-redis.sh
+export ORT_DYLIB_PATH="$PWD/.ort/libonnxruntime.so"
+
+if [ "${FUNNEL_SKIP_TRAINING_CHECK:-0}" != "1" ]; then
+  training/run.sh --check
+else
+  echo "FUNNEL_SKIP_TRAINING_CHECK=1: the training reproducibility check was NOT run"
+fi
+
+cargo fmt --check
+cargo clippy --all-targets --quiet -- -D warnings
+cargo test --all-targets
