@@ -4,6 +4,10 @@
 //!
 //! Data flows one way: `api` (gRPC) → `scoring` (ONNX) → `routing` (Redis).
 
+pub mod api;
+pub mod config;
 pub mod domain;
 pub mod routing;
 pub mod scoring;
+pub mod service;
+pub mod telemetry;

@@ -30,7 +30,7 @@ impl RoutePolicy {
 /// Order matters: do-not-contact beats a complaint, which beats any score;
 /// asking for a human lifts a low score to at least medium.
 pub fn decide_route(
-    policy: &RoutePolicy,
+    intent_threshold: f64,
     bucket: Bucket,
     asks_for_human: f64,
     complaint: f64,
@@ -39,7 +39,7 @@ pub fn decide_route(
     if do_not_contact {
         return (Route::Suppressed, "customer is do-not-contact".into());
     }
-    if complaint >= policy.intent_threshold {
+    if complaint >= intent_threshold {
         return (
             Route::ServiceFollowup,
             format!("complaint ({complaint:.2}): service follow-up, no sales routing"),
@@ -48,7 +48,7 @@ pub fn decide_route(
     match bucket {
         Bucket::High => (Route::Referral, "high score".into()),
         Bucket::Medium => (Route::Remote, "medium score".into()),
-        Bucket::Low if asks_for_human >= policy.intent_threshold => (
+        Bucket::Low if asks_for_human >= intent_threshold => (
             Route::Remote,
             format!("asks for a human ({asks_for_human:.2}): at least medium"),
         ),
@@ -72,23 +72,23 @@ mod tests {
         assert_eq!(P.bucket(0.29), Bucket::Medium);
         assert_eq!(P.bucket(0.05), Bucket::Low);
         assert_eq!(
-            decide_route(&P, Bucket::Low, 0.9, 0.0, false).0,
+            decide_route(P.intent_threshold, Bucket::Low, 0.9, 0.0, false).0,
             Route::Remote
         );
         assert_eq!(
-            decide_route(&P, Bucket::High, 0.0, 0.0, false).0,
+            decide_route(P.intent_threshold, Bucket::High, 0.0, 0.0, false).0,
             Route::Referral
         );
         assert_eq!(
-            decide_route(&P, Bucket::High, 0.0, 0.8, false).0,
+            decide_route(P.intent_threshold, Bucket::High, 0.0, 0.8, false).0,
             Route::ServiceFollowup
         );
         assert_eq!(
-            decide_route(&P, Bucket::High, 0.9, 0.8, true).0,
+            decide_route(P.intent_threshold, Bucket::High, 0.9, 0.8, true).0,
             Route::Suppressed
         );
         assert_eq!(
-            decide_route(&P, Bucket::Low, 0.1, 0.1, false).0,
+            decide_route(P.intent_threshold, Bucket::Low, 0.1, 0.1, false).0,
             Route::Incubation
         );
     }

@@ -1,0 +1,60 @@
+//! The one mapping from every error of every layer to a gRPC status.
+
+use crate::routing::RoutingError;
+use crate::scoring::ScoringError;
+use crate::service::FunnelError;
+use tonic::{Code, Status};
+
+/// Errors a handler can return.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{field}: {reason}")]
+    InvalidArgument { field: String, reason: String },
+    #[error(transparent)]
+    Funnel(#[from] FunnelError),
+}
+
+impl From<RoutingError> for ApiError {
+    fn from(e: RoutingError) -> Self {
+        Self::Funnel(FunnelError::Routing(e))
+    }
+}
+
+impl From<ScoringError> for ApiError {
+    fn from(e: ScoringError) -> Self {
+        Self::Funnel(FunnelError::Scoring(e))
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Status {
+        let msg = e.to_string();
+        let code = match &e {
+            ApiError::Unauthenticated(_) => Code::Unauthenticated,
+            ApiError::PermissionDenied(_) => Code::PermissionDenied,
+            ApiError::InvalidArgument { .. } => Code::InvalidArgument,
+            ApiError::Funnel(FunnelError::Scoring(s)) => match s {
+                ScoringError::InvalidInput { .. } => Code::InvalidArgument,
+                ScoringError::Overloaded(_) => Code::ResourceExhausted,
+                ScoringError::Shutdown => Code::Unavailable,
+                ScoringError::Manifest { .. } | ScoringError::Runtime(_) => Code::Internal,
+            },
+            ApiError::Funnel(FunnelError::Routing(r)) => match r {
+                RoutingError::Unavailable(_) => Code::Unavailable,
+                RoutingError::NotFound(_) => Code::NotFound,
+                RoutingError::FailedPrecondition(_) => Code::FailedPrecondition,
+                RoutingError::NotOwner(_) => Code::PermissionDenied,
+                RoutingError::InvalidArgument { .. } => Code::InvalidArgument,
+                RoutingError::Redis(_) | RoutingError::Protocol(_) => Code::Internal,
+            },
+        };
+        if code == Code::Internal {
+            tracing::error!(error = %msg, "internal error");
+        }
+        Status::new(code, msg)
+    }
+}

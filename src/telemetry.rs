@@ -1,0 +1,217 @@
+//! Logs (tracing, JSON or pretty) and Prometheus metrics (`funnel_` prefix,
+//! explicit buckets), served as text on a plain HTTP port.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Sets up tracing once; `format` is "json" or "pretty".
+pub fn init_logging(format: &str, filter: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let _ = if format == "json" {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.compact().try_init()
+    };
+}
+
+/// Request latencies: 100 µs .. 10 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    10.0,
+];
+/// Per-stage times: 10 µs .. 1 s.
+const STAGE_BUCKETS: &[f64] = &[
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1,
+    1.0,
+];
+
+/// Every metric the service exports.
+pub struct Metrics {
+    pub registry: Registry,
+    pub requests: IntCounterVec,
+    pub request_seconds: HistogramVec,
+    /// Submit path stages: decode (validation/conversion), scoring, redis.
+    pub stage_seconds: HistogramVec,
+    pub leads: IntCounterVec,
+    pub queue_depth: IntGaugeVec,
+    pub queue_oldest_seconds: IntGaugeVec,
+    pub offer_timeouts: IntCounter,
+    pub lease_expirations: IntCounter,
+    pub backflows: IntCounter,
+    pub scoring_rejected: IntCounter,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "funnel_grpc_requests_total",
+                "gRPC requests by method and status code",
+            ),
+            &["method", "code"],
+        )
+        .expect("metric");
+        let request_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "funnel_grpc_request_duration_seconds",
+                "gRPC request latency",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["method"],
+        )
+        .expect("metric");
+        let stage_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "funnel_stage_duration_seconds",
+                "Time per interaction in each stage of intake: decode, scoring (queue wait included), redis",
+            )
+            .buckets(STAGE_BUCKETS.to_vec()),
+            &["stage"],
+        )
+        .expect("metric");
+        let leads = IntCounterVec::new(
+            Opts::new(
+                "funnel_leads_total",
+                "Ingested interactions by bucket and destination",
+            ),
+            &["bucket", "destination"],
+        )
+        .expect("metric");
+        let queue_depth = IntGaugeVec::new(
+            Opts::new("funnel_queue_depth", "Leads waiting per queue"),
+            &["region", "queue", "owner"],
+        )
+        .expect("metric");
+        let queue_oldest_seconds = IntGaugeVec::new(
+            Opts::new(
+                "funnel_queue_oldest_age_seconds",
+                "Age of the oldest lead per queue",
+            ),
+            &["region", "queue", "owner"],
+        )
+        .expect("metric");
+        let offer_timeouts = IntCounter::new(
+            "funnel_offer_timeouts_total",
+            "Referral offers whose accept SLA ran out",
+        )
+        .expect("metric");
+        let lease_expirations = IntCounter::new(
+            "funnel_lease_expirations_total",
+            "Remote leases that ran out",
+        )
+        .expect("metric");
+        let backflows = IntCounter::new(
+            "funnel_backflows_total",
+            "High leads that found no branch manager in time and flowed back to remote",
+        )
+        .expect("metric");
+        let scoring_rejected = IntCounter::new(
+            "funnel_scoring_rejected_total",
+            "Requests refused because scoring was full",
+        )
+        .expect("metric");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(request_seconds.clone()),
+            Box::new(stage_seconds.clone()),
+            Box::new(leads.clone()),
+            Box::new(queue_depth.clone()),
+            Box::new(queue_oldest_seconds.clone()),
+            Box::new(offer_timeouts.clone()),
+            Box::new(lease_expirations.clone()),
+            Box::new(backflows.clone()),
+            Box::new(scoring_rejected.clone()),
+        ] {
+            registry.register(c).expect("register metric");
+        }
+        Self {
+            registry,
+            requests,
+            request_seconds,
+            stage_seconds,
+            leads,
+            queue_depth,
+            queue_oldest_seconds,
+            offer_timeouts,
+            lease_expirations,
+            backflows,
+            scoring_rejected,
+        }
+    }
+
+    pub fn observe_request(&self, method: &str, code: tonic::Code, elapsed: Duration) {
+        self.requests
+            .with_label_values(&[method, &format!("{code:?}")])
+            .inc();
+        self.request_seconds
+            .with_label_values(&[method])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn observe_stage(&self, stage: &str, elapsed: Duration) {
+        self.stage_seconds
+            .with_label_values(&[stage])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Serves `GET /metrics` (and `/healthz`) until `shutdown` resolves. A tiny
+/// HTTP/1.1 responder is enough for a Prometheus scrape.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    metrics: std::sync::Arc<Metrics>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let Ok((mut sock, _)) = accepted else {
+            continue;
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            let n = match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
+                Ok(Ok(n)) => n,
+                _ => return,
+            };
+            let req = String::from_utf8_lossy(&buf[..n]);
+            let path = req.split_whitespace().nth(1).unwrap_or("/");
+            let (status, body) = match path {
+                "/metrics" => ("200 OK", metrics.render()),
+                "/healthz" => ("200 OK", "ok\n".to_string()),
+                _ => ("404 Not Found", "not found\n".to_string()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = sock.write_all(head.as_bytes()).await;
+            let _ = sock.write_all(body.as_bytes()).await;
+        });
+    }
+}
