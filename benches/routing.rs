@@ -18,7 +18,11 @@ use std::time::{Duration, Instant};
 const TASKS: usize = 64;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server {
@@ -29,8 +33,22 @@ impl Server {
     fn start() -> Self {
         let port = free_port();
         let status = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--daemonize", "yes", "--pidfile", &format!("/tmp/funnel-bench-{port}.pid")])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .args([
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                &format!("/tmp/funnel-bench-{port}.pid"),
+            ])
             .args(["--logfile", &format!("/tmp/funnel-bench-{port}.log")])
             .stdout(Stdio::null())
             .status()
@@ -53,7 +71,12 @@ impl Drop for Server {
 }
 
 fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli").arg("-p").arg(port.to_string()).args(args).output().unwrap();
+    let out = Command::new("redis-cli")
+        .arg("-p")
+        .arg(port.to_string())
+        .args(args)
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -63,8 +86,12 @@ fn evalsha_stats(port: u16) -> (u64, f64) {
     let info = cli(port, &["INFO", "commandstats"]);
     for line in info.lines() {
         if let Some(rest) = line.strip_prefix("cmdstat_evalsha:") {
-            let kv: HashMap<&str, &str> = rest.split(',').filter_map(|p| p.split_once('=')).collect();
-            return (kv["calls"].parse().unwrap(), kv["usec_per_call"].parse().unwrap());
+            let kv: HashMap<&str, &str> =
+                rest.split(',').filter_map(|p| p.split_once('=')).collect();
+            return (
+                kv["calls"].parse().unwrap(),
+                kv["usec_per_call"].parse().unwrap(),
+            );
         }
     }
     (0, 0.0)
@@ -108,9 +135,16 @@ fn interaction(i: usize) -> IngestRequest {
 }
 
 fn main() {
-    let n: usize = std::env::var("FUNNEL_BENCH_LEADS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
+    let n: usize = std::env::var("FUNNEL_BENCH_LEADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
     let server = Server::start();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let conn = RedisConn::connect(&RedisTarget {
             urls: vec![format!("redis://127.0.0.1:{}", server.port)],

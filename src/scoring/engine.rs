@@ -202,7 +202,7 @@ impl Models {
                 Err(e) => results[i] = Some(Err(e)),
                 Ok(p) => {
                     let t0 = Instant::now();
-                    let enc = self.tokenizer.encode_fast(p.transcript.as_str(), false);
+                    let enc = self.tokenizer.encode(p.transcript.as_str(), false);
                     times.tokenize += t0.elapsed();
                     match enc {
                         Ok(enc) if !enc.get_ids().is_empty() => {
@@ -355,7 +355,7 @@ impl Models {
             token_contrib,
             prob,
             contrib,
-            ..
+            rows,
         } = self.forward(ok, times)?;
         let n = ok.len();
         let t0 = Instant::now();
@@ -367,6 +367,7 @@ impl Models {
             let reasons = self.reasons(
                 p,
                 enc,
+                rows.row(r).as_slice().unwrap_or_default(),
                 &contrib[r * f..(r + 1) * f],
                 &token_contrib[r * len..(r + 1) * len],
                 text_logit[r] as f64,
@@ -392,7 +393,8 @@ impl Models {
         Ok(out)
     }
 
-    /// Top reasons, up and down.
+    /// Top reasons: the strongest features and the strongest phrases, each
+    /// up to `reasons_per_side` pushing up and as many pushing down.
     ///
     /// Method: the tabular model is additive in the log-odds, so each
     /// feature's contribution (its shape function at the value minus at the
@@ -406,6 +408,7 @@ impl Models {
         &self,
         p: &Prepared,
         enc: &tokenizers::Encoding,
+        row: &[f32],
         contrib: &[f32],
         token_contrib: &[f32],
         text_logit: f64,
@@ -416,7 +419,7 @@ impl Models {
                 continue;
             }
             let value = if spec.source == "text" {
-                format!("{:.2}", (p.row.get(j).copied().unwrap_or(0.0)).max(0.0))
+                format!("{:.2}", row.get(j).copied().unwrap_or(0.0))
             } else {
                 p.shown[j].clone()
             };
@@ -442,9 +445,13 @@ impl Models {
                 if w == 0.0 {
                     continue;
                 }
+                if p.prefix_spans.iter().any(|(a, b)| start < b && end > a) {
+                    continue;
+                }
                 if let Some(text) = p.transcript.get(*start..*end) {
                     let text = text.trim();
-                    if !text.is_empty() {
+                    // Punctuation alone is not a reason anyone can act on.
+                    if text.chars().any(|c| c.is_alphanumeric()) {
                         *phrases.entry(text.to_string()).or_default() += w;
                     }
                 }
@@ -457,22 +464,31 @@ impl Models {
             }));
         }
         let k = self.reasons_per_side;
-        let mut up: Vec<Reason> = all.iter().filter(|r| r.weight > 0.0).cloned().collect();
-        let mut down: Vec<Reason> = all.into_iter().filter(|r| r.weight < 0.0).collect();
-        up.sort_by(|a, b| {
-            b.weight
-                .total_cmp(&a.weight)
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        down.sort_by(|a, b| {
-            a.weight
-                .total_cmp(&b.weight)
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        up.truncate(k);
-        down.truncate(k);
-        up.extend(down);
-        up
+        let mut chosen = Vec::with_capacity(4 * k);
+        for kind in [ReasonKind::Feature, ReasonKind::Phrase] {
+            let mut up: Vec<&Reason> = all
+                .iter()
+                .filter(|r| r.kind == kind && r.weight > 0.0)
+                .collect();
+            let mut down: Vec<&Reason> = all
+                .iter()
+                .filter(|r| r.kind == kind && r.weight < 0.0)
+                .collect();
+            up.sort_by(|a, b| {
+                b.weight
+                    .total_cmp(&a.weight)
+                    .then_with(|| a.name.cmp(&b.name))
+            });
+            down.sort_by(|a, b| {
+                a.weight
+                    .total_cmp(&b.weight)
+                    .then_with(|| a.name.cmp(&b.name))
+            });
+            chosen.extend(up.into_iter().take(k).cloned());
+            chosen.extend(down.into_iter().take(k).cloned());
+        }
+        chosen.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        chosen
     }
 
     /// The raw model outputs for one batch (for the parity test).
@@ -482,7 +498,7 @@ impl Models {
             let p = prepare(&self.manifest, req)?;
             let enc = self
                 .tokenizer
-                .encode_fast(p.transcript.as_str(), false)
+                .encode(p.transcript.as_str(), false)
                 .map_err(|e| ScoringError::Runtime(e.to_string()))?;
             ok.push((i, p, enc, false));
         }

@@ -38,6 +38,8 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ScoringError 
 pub struct Prepared {
     pub transcript: String,
     pub truncated_chars: bool,
+    /// Byte ranges of the speaker prefixes in `transcript`.
+    pub prefix_spans: Vec<(usize, usize)>,
     /// Tabular row with the text-derived slots still zero.
     pub row: Vec<f32>,
     pub defaulted: Vec<String>,
@@ -48,8 +50,19 @@ pub struct Prepared {
 /// Renders turns exactly as training did: `prefix + text` joined by the
 /// separator, then cut to `max_chars` characters.
 pub fn render_transcript(manifest: &Manifest, turns: &[Turn]) -> (String, bool) {
+    let (text, cut, _) = render_with_prefix_spans(manifest, turns);
+    (text, cut)
+}
+
+/// As [`render_transcript`], also returning the byte ranges of the speaker
+/// prefixes (they are not phrases a customer said).
+pub fn render_with_prefix_spans(
+    manifest: &Manifest,
+    turns: &[Turn],
+) -> (String, bool, Vec<(usize, usize)>) {
     let t = &manifest.transcript;
     let mut out = String::new();
+    let mut spans = Vec::with_capacity(turns.len());
     for (i, turn) in turns.iter().enumerate() {
         if i > 0 {
             out.push_str(&t.turn_separator);
@@ -58,15 +71,17 @@ pub fn render_transcript(manifest: &Manifest, turns: &[Turn]) -> (String, bool) 
             Speaker::Robot => "robot",
             Speaker::Customer => "customer",
         };
+        let start = out.len();
         out.push_str(&t.speaker_prefixes[who]);
+        spans.push((start, out.len()));
         out.push_str(&turn.text);
     }
     match out.char_indices().nth(t.max_chars) {
         Some((cut, _)) => {
             out.truncate(cut);
-            (out, true)
+            (out, true, spans)
         }
-        None => (out, false),
+        None => (out, false, spans),
     }
 }
 
@@ -155,7 +170,8 @@ pub fn prepare(manifest: &Manifest, req: &ScoreRequest) -> Result<Prepared, Scor
             return Err(invalid(name.as_str(), "given twice"));
         }
     }
-    let (transcript, truncated_chars) = render_transcript(manifest, &req.turns);
+    let (transcript, truncated_chars, prefix_spans) =
+        render_with_prefix_spans(manifest, &req.turns);
     let mut row = Vec::with_capacity(manifest.features.len());
     let mut shown = Vec::with_capacity(manifest.features.len());
     let mut defaulted = Vec::new();
@@ -193,6 +209,7 @@ pub fn prepare(manifest: &Manifest, req: &ScoreRequest) -> Result<Prepared, Scor
     Ok(Prepared {
         transcript,
         truncated_chars,
+        prefix_spans,
         row,
         defaulted,
         shown,

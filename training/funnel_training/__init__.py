@@ -1,0 +1,1 @@
+"""funnel model pipeline: synthetic calls, tokenizer, text and tabular ONNX models."""

@@ -1,0 +1,505 @@
+"""End-to-end pipeline: data -> tokenizer -> text.onnx -> tabular.onnx -> evaluation,
+manifest, model card, golden fixtures.
+
+  python -m funnel_training.pipeline --out models/                 # synthetic data, seed 20261124
+  python -m funnel_training.pipeline --out DIR --input bank.jsonl   # a bank's own export
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from . import card, evaluate, generate, tabular_model, text_model
+from .schema import (CATEGORIES, FEATURES, FEATURE_NAMES, INTENTS, MAX_CHARS, MAX_TOKENS, PAD_ID,
+                     SPEAKER_PREFIXES, TURN_SEPARATOR, render_transcript, tabular_row)
+from .tokenizer import train_tokenizer
+
+MODEL_VERSION = "funnel-2026.11.1"
+DEFAULT_SEED = 20261124
+DEFAULT_N = 100_000
+SPLIT = (0.35, 0.45)            # text-train, tabular-train; the rest is held out
+VOCAB_SIZE = 8000
+C_INTENT, C_CONV, C_TAB = 1.0, 0.5, 0.5
+HIGH_SHARE, MEDIUM_SHARE = 0.125, 0.30
+N_GOLDEN, N_HOLDOUT_SAMPLE = 200, 2000
+SAMPLE_MAX_BYTES = 3_000_000
+ROUND = 6
+
+BARS = {  # name: (description, test)
+    "intent_macro_f1": ("intent macro-F1 >= 0.90", lambda e: e["intent_macro_f1"] >= 0.90),
+    "oracle_auc": ("oracle ROC AUC in [0.80, 0.92]", lambda e: 0.80 <= e["roc_auc_oracle"] <= 0.92),
+    "ece_vs_p_star": ("ECE (10 bins) vs p* <= 0.02", lambda e: e["ece_vs_p_star"] <= 0.02),
+    "auc_gap": ("ROC AUC within 0.02 of oracle", lambda e: e["roc_auc_oracle"] - e["roc_auc"] <= 0.02),
+    "bucket_high": ("high bucket share in [0.10, 0.15]", lambda e: 0.10 <= e["buckets"]["high"]["share"] <= 0.15),
+    "bucket_medium": ("medium bucket share in [0.25, 0.35]",
+                      lambda e: 0.25 <= e["buckets"]["medium"]["share"] <= 0.35),
+}
+
+T0 = time.time()
+
+
+def log(msg):
+    print("[%6.1fs] %s" % (time.time() - T0, msg), flush=True)
+
+
+def sha256(path):
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+def session(path):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def dump_jsonl(path, rows):
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def rnd(x):
+    if isinstance(x, dict):
+        return {k: rnd(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [rnd(v) for v in x]
+    if isinstance(x, float):
+        return round(x, ROUND)
+    return x
+
+
+# ------------------------------------------------------------------ data
+def load_records(args):
+    if args.input:
+        recs = []
+        with open(args.input, encoding="utf-8") as fh:
+            for ln, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                r = json.loads(line)
+                lab = r.get("label") or {}
+                if lab.get("intent") not in INTENTS or not isinstance(lab.get("converted"), bool):
+                    sys.exit("%s:%d: label.intent must be one of %s and label.converted a bool" % (args.input, ln, INTENTS))
+                if r.get("product") not in CATEGORIES["product"]:
+                    sys.exit("%s:%d: product must be one of %s" % (args.input, ln, CATEGORIES["product"]))
+                if not r.get("turns"):
+                    sys.exit("%s:%d: turns must not be empty" % (args.input, ln))
+                recs.append(r)
+        perm = np.random.default_rng(args.seed).permutation(len(recs))
+        recs = [recs[i] for i in perm]
+        log("read %d records from %s" % (len(recs), args.input))
+    else:
+        recs = generate.generate(args.n, args.seed)
+        log("generated %d records (seed %d)" % (len(recs), args.seed))
+    n = len(recs)
+    a, b = int(n * SPLIT[0]), int(n * (SPLIT[0] + SPLIT[1]))
+    return recs[:a], recs[a:b], recs[b:]
+
+
+def encode(tok, texts):
+    return [np.asarray(e.ids[:MAX_TOKENS], dtype=np.int64) for e in tok.encode_batch(texts)]
+
+
+# ------------------------------------------------------------------ golden edge cases
+def edge_cases(holdout):
+    """Hand-made edge records derived from held-out ones."""
+    def has_cjk(r):
+        return any("\u4e00" <= ch <= "\u9fff" for t in r["turns"] for ch in t["text"])
+
+    zh_all = [r for r in holdout if has_cjk(r)] or holdout
+    en_all = [r for r in holdout if not has_cjk(r)] or holdout
+    zh = lambda i: zh_all[i % len(zh_all)]
+    en = lambda i: en_all[i % len(en_all)]
+    cases = []
+
+    short = copy.deepcopy(next((r for r in zh_all if r["label"]["intent"] == "no_answer"), zh(0)))
+    short["turns"] = [{"speaker": "robot", "text": "您好，请问是王先生吗？", "offset_ms": 600},
+                      {"speaker": "customer", "text": "喂？", "offset_ms": 4100}]
+    short.setdefault("call", {})["duration_s"] = 5.0
+    short["interaction_id"] = str(short.get("interaction_id", "golden")) + "-short"
+    cases.append(("very_short", short))
+
+    one = copy.deepcopy(zh(1))
+    one["turns"] = [{"speaker": "customer", "text": "", "offset_ms": 0}]
+    one["interaction_id"] = str(one.get("interaction_id", "golden")) + "-empty-turn"
+    cases.append(("single_empty_turn", one))
+
+    def concat(base, others, tag):
+        rec = copy.deepcopy(base)
+        t_off = rec["turns"][-1]["offset_ms"]
+        for o in others:
+            for t in o["turns"]:
+                rec["turns"].append({"speaker": t["speaker"], "text": t["text"], "offset_ms": t_off + 2000 + t["offset_ms"]})
+            t_off = rec["turns"][-1]["offset_ms"]
+        rec.setdefault("call", {})["duration_s"] = round(t_off / 1000.0 + 3.0, 1)
+        rec["interaction_id"] = str(rec.get("interaction_id", "golden")) + tag
+        return rec
+
+    cases.append(("long_truncated_tokens", concat(zh(2), [zh(3), zh(4), zh(5)], "-long")))
+    cases.append(("long_truncated_chars", concat(zh(6), [zh(i) for i in range(7, 20)], "-verylong")))
+    for i in range(3):
+        cases.append(("english_only", copy.deepcopy(en(i))))
+    miss = copy.deepcopy(zh(20))
+    for k in ("digital_logins_30d", "risk_assessment", "past_campaign_responses"):
+        miss.setdefault("features", {}).pop(k, None)
+    miss.setdefault("call", {}).pop("hour_of_day", None)
+    miss["interaction_id"] = str(miss.get("interaction_id", "golden")) + "-missing"
+    cases.append(("missing_optional_features", miss))
+    bare = copy.deepcopy(zh(21))
+    bare["features"] = {}
+    bare["call"] = {}
+    bare["interaction_id"] = str(bare.get("interaction_id", "golden")) + "-nofeatures"
+    cases.append(("all_optional_features_missing", bare))
+    uni = copy.deepcopy(zh(22))
+    uni["turns"][-1]["text"] = "ＯＫ，我有１００００元 😀\t想买\u3000一点，Ｈｅｌｌｏ！"
+    uni["interaction_id"] = str(uni.get("interaction_id", "golden")) + "-unicode"
+    cases.append(("unicode_normalisation", uni))
+    mixed_case = copy.deepcopy(en(3))
+    mixed_case["turns"][-1]["text"] = "OK 好的, SEND me 详细资料 via WeChat 谢谢!!"
+    mixed_case["interaction_id"] = str(mixed_case.get("interaction_id", "golden")) + "-codeswitch"
+    cases.append(("code_switching", mixed_case))
+    return cases
+
+
+# ------------------------------------------------------------------ main
+def run(args):
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    synthetic = not args.input
+    text_train, tab_train, holdout = load_records(args)
+    log("split: text-train %d, tabular-train %d, held-out %d" % (len(text_train), len(tab_train), len(holdout)))
+    has_p_star = all("p_star" in r["label"] for r in holdout)
+
+    # ---- tokenizer
+    texts_tt = [render_transcript(r["turns"]) for r in text_train]
+    tok = train_tokenizer(texts_tt, VOCAB_SIZE)
+    tok_path = os.path.join(out, "tokenizer.json")
+    tok.save(tok_path, pretty=False)
+    V = tok.get_vocab_size()
+    log("tokenizer: vocab %d -> %s" % (V, tok_path))
+
+    ids_tt = encode(tok, texts_tt)
+    texts_tab = [render_transcript(r["turns"]) for r in tab_train]
+    texts_ho = [render_transcript(r["turns"]) for r in holdout]
+    ids_tab, ids_ho = encode(tok, texts_tab), encode(tok, texts_ho)
+    raw_lens = np.array([len(e.ids) for e in tok.encode_batch(texts_ho)])
+    log("encoded; mean tokens/call (held-out, before truncation) %.1f" % raw_lens.mean())
+
+    # ---- text model
+    X = text_model.hashed_matrix(ids_tt, V)
+    y_int = np.array([INTENTS.index(r["label"]["intent"]) for r in text_train])
+    y_conv = np.array([int(r["label"]["converted"]) for r in text_train])
+    W, b = text_model.train(X, y_int, y_conv, C_INTENT, C_CONV)
+    text_proto = text_model.build_onnx(W, b, V, MODEL_VERSION)
+    text_path = os.path.join(out, "text.onnx")
+    onnx.save(text_proto, text_path)
+    text_sha = sha256(text_path)
+    log("text model -> %s (%.1f MB)" % (text_path, os.path.getsize(text_path) / 1e6))
+    ts = session(text_path)
+    tab_probs, tab_logits, _ = text_model.run_onnx(ts, ids_tab)
+    ho_probs, ho_logits, ho_contrib = text_model.run_onnx(ts, ids_ho)
+
+    # verify the text graph against the numpy reference and the contribution identity
+    rp, rl, rc = text_model.forward_numpy(W, b, ids_ho[:300], V)
+    assert np.max(np.abs(np.array(rp) - ho_probs[:300])) < 1e-5, "text probs mismatch"
+    assert np.max(np.abs(np.array(rl) - ho_logits[:300])) < 1e-4, "text logit mismatch"
+    assert max(np.max(np.abs(a - c)) for a, c in zip(rc, ho_contrib[:300])) < 1e-5, "token contributions mismatch"
+    ident = max(abs(float(b[6]) + float(np.sum(c, dtype=np.float64)) - float(z)) for c, z in zip(ho_contrib, ho_logits))
+    assert ident < 1e-4, "text_logit != text_bias + sum(token_contributions): %g" % ident
+    verify_text_io(ts, float(b[6]))
+    log("text graph verified (identity max err %.2e)" % ident)
+
+    # ---- tabular model
+    intent_prior = np.bincount(y_int, minlength=6) / len(y_int)
+    text_logit_baseline = round(float(np.median(tab_logits)), 1)
+    baselines = {}
+    for spec in FEATURES:
+        name = spec[0]
+        if name.startswith("intent_"):
+            baselines[name] = round(float(intent_prior[INTENTS.index(name[7:])]), 2)
+        elif name == "text_logit":
+            baselines[name] = text_logit_baseline
+        else:
+            baselines[name] = spec[6]
+    baseline_row = [float(CATEGORIES[n].index(baselines[n])) if n in CATEGORIES else float(baselines[n])
+                    for n in FEATURE_NAMES]
+    Xtab = np.array([tabular_row(r, p, z) for r, p, z in zip(tab_train, tab_probs, tab_logits)], dtype=np.float32)
+    ytab = np.array([int(r["label"]["converted"]) for r in tab_train])
+    cols, weights, intercept, dropped = tabular_model.fit(Xtab, ytab, tab_logits, C_TAB)
+    log("tabular fit: %d basis columns, %d dropped for monotonicity" % (len(cols), len(dropped)))
+    tab_proto, baseline_logit = tabular_model.build_onnx(cols, weights, intercept, baseline_row, MODEL_VERSION)
+    tab_path = os.path.join(out, "tabular.onnx")
+    onnx.save(tab_proto, tab_path)
+    tab_sha = sha256(tab_path)
+    tsess = session(tab_path)
+
+    Xho = np.array([tabular_row(r, p, z) for r, p, z in zip(holdout, ho_probs, ho_logits)], dtype=np.float32)
+    prob_ho, contrib_ho = tsess.run(None, {"features": Xho})
+    prob_tab, _ = tsess.run(None, {"features": Xtab})
+    # identity: logit(p) == baseline_logit + sum contributions
+    lg = baseline_logit + contrib_ho.astype(np.float64).sum(axis=1)
+    pc = np.clip(prob_ho.astype(np.float64), 1e-7, 1 - 1e-7)
+    ok = (pc > 1e-6) & (pc < 1 - 1e-6)
+    ident_t = float(np.max(np.abs(np.log(pc / (1 - pc))[ok] - lg[ok])))
+    assert ident_t < 1e-3, "logit(probability) != baseline_logit + sum(contributions): %g" % ident_t
+    assert np.max(np.abs(1 / (1 + np.exp(-lg)) - prob_ho)) < 1e-5
+    ref_c, _ = tabular_model.contributions_numpy(Xho, cols, weights, baseline_row)
+    assert np.max(np.abs(ref_c - contrib_ho)) < 1e-4, "tabular contributions mismatch"
+    assert [(i.name, i.type, i.shape[1]) for i in tsess.get_inputs()] == [("features", "tensor(float)", len(FEATURES))]
+    assert [(o.name, o.type) for o in tsess.get_outputs()] == [("probability", "tensor(float)"),
+                                                             ("contributions", "tensor(float)")]
+    check_monotone(tsess, Xho[:500])
+    log("tabular model -> %s; identity max err %.2e; monotone shapes verified" % (tab_path, ident_t))
+
+    # ---- buckets and evaluation
+    high = round(float(np.quantile(prob_tab, 1 - HIGH_SHARE)), 3)
+    medium = round(float(np.quantile(prob_tab, 1 - HIGH_SHARE - MEDIUM_SHARE)), 3)
+    y_ho = np.array([int(r["label"]["converted"]) for r in holdout])
+    p_star = np.array([r["label"]["p_star"] for r in holdout]) if has_p_star else None
+    ev = {"holdout_size": len(holdout)}
+    ev.update(evaluate.binary_metrics(prob_ho, y_ho, p_star))
+    ev["text_only_roc_auc"] = float(evaluate.roc_auc_score(y_ho, ho_logits))
+    ev.update(evaluate.intent_metrics(ho_probs, [INTENTS.index(r["label"]["intent"]) for r in holdout], 6))
+    ev["buckets"] = evaluate.bucket_metrics(prob_ho, y_ho, high, medium)
+    chars = np.array([len(t) for t in texts_ho])
+    durs = np.array([float((r.get("call") or {}).get("duration_s", 0.0)) for r in holdout])
+    ev.update({
+        "transcript_chars_median": float(np.median(chars)),
+        "transcript_chars_p5": float(np.percentile(chars, 5)), "transcript_chars_p95": float(np.percentile(chars, 95)),
+        "tokens_per_call_mean": float(raw_lens.mean()), "tokens_per_call_median": float(np.median(raw_lens)),
+        "tokens_per_call_p95": float(np.percentile(raw_lens, 95)),
+        "share_truncated_tokens": float(np.mean(raw_lens > MAX_TOKENS)),
+        "share_truncated_chars": float(np.mean([len(TURN_SEPARATOR.join(SPEAKER_PREFIXES[t["speaker"]] + t["text"]
+                                                                          for t in r["turns"])) > MAX_CHARS
+                                                for r in holdout])),
+        "duration_s_median": float(np.median(durs)), "duration_s_p5": float(np.percentile(durs, 5)),
+        "duration_s_p95": float(np.percentile(durs, 95)),
+        "share_english": float(np.mean([not any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts_ho])),
+        "intent_distribution": {k: float(np.mean([r["label"]["intent"] == k for r in holdout])) for k in INTENTS},
+    })
+    ev = rnd(ev)
+    log("evaluated on %d held-out records" % len(holdout))
+
+    # ---- golden fixtures and held-out sample
+    pick = list(range(0, len(holdout), max(1, len(holdout) // 400)))
+    cases = edge_cases(holdout)
+    golden_in = [(c, r) for c, r in cases] + [("holdout", holdout[i]) for i in pick[:N_GOLDEN - len(cases)]]
+    write_golden(os.path.join(out, "golden.jsonl"), golden_in, tok, ts, tsess)
+    sample = write_sample(os.path.join(out, "holdout_sample.jsonl"), holdout)
+    log("golden.jsonl (%d) and holdout_sample.jsonl (%d) written" % (len(golden_in), len(sample)))
+
+    # ---- manifest and model card
+    feats = []
+    shapes = tabular_model.shape_table(cols, weights, baseline_row)
+    for j, spec in enumerate(FEATURES):
+        name, source, typ, lo, hi, default, _b, mono, desc = spec
+        f = {"name": name, "index": j, "source": source, "type": typ}
+        if typ == "category":
+            f["categories"] = CATEGORIES[name]
+        else:
+            f["min"], f["max"] = lo, hi
+        f.update({"default": default, "baseline": baselines[name]})
+        if mono:
+            f["monotone"] = mono
+        f["description"] = desc
+        f["shape"] = shapes[name]
+        feats.append(f)
+    sizes = {k: os.path.getsize(os.path.join(out, k)) for k in ("tokenizer.json", "text.onnx", "tabular.onnx")}
+    manifest = {
+        "schema_version": 1,
+        "model_version": MODEL_VERSION,
+        "created_by": "training/run.sh (seed %d)" % args.seed if synthetic else
+                      "training/run.sh --input %s (seed %d)" % (os.path.basename(args.input), args.seed),
+        "training_data": {"source": "synthetic (funnel_training.generate)" if synthetic else os.path.basename(args.input),
+                          "records": len(text_train) + len(tab_train) + len(holdout),
+                          "text_train": len(text_train), "tabular_train": len(tab_train), "holdout": len(holdout)},
+        "transcript": {"speaker_prefixes": SPEAKER_PREFIXES, "turn_separator": TURN_SEPARATOR,
+                       "max_chars": MAX_CHARS, "max_tokens": MAX_TOKENS, "pad_id": PAD_ID,
+                       "truncation": "keep the first max_chars Unicode scalar values, then the first max_tokens ids",
+                       "add_special_tokens": False},
+        "files": {
+            "tokenizer": {"path": "tokenizer.json", "sha256": sha256(tok_path), "vocab_size": V,
+                          "bytes": sizes["tokenizer.json"]},
+            "text_model": {
+                "path": "text.onnx", "sha256": text_sha, "version": "text-" + text_sha[:12],
+                "bytes": sizes["text.onnx"], "opset": text_model.OPSET,
+                "inputs": [{"name": "input_ids", "dtype": "int64", "shape": [-1, -1]},
+                           {"name": "attention_mask", "dtype": "int64", "shape": [-1, -1]}],
+                "outputs": [{"name": "intent_probabilities", "dtype": "float32", "shape": [-1, 6]},
+                            {"name": "text_logit", "dtype": "float32", "shape": [-1]},
+                            {"name": "token_contributions", "dtype": "float32", "shape": [-1, -1]}],
+                "text_bias": float(b[6]),
+                "bigram_hash": "(a * %d + b) mod %d" % (text_model.BIGRAM_MULT, text_model.BIGRAM_BUCKETS),
+                "normalisation": "every feature value is 1/sqrt(max(number of real tokens, 1))",
+                "identity": "text_logit = text_bias + sum(token_contributions over real tokens)"},
+            "tabular_model": {
+                "path": "tabular.onnx", "sha256": tab_sha, "version": "tabular-" + tab_sha[:12],
+                "bytes": sizes["tabular.onnx"], "opset": tabular_model.OPSET,
+                "inputs": [{"name": "features", "dtype": "float32", "shape": [-1, len(FEATURES)]}],
+                "outputs": [{"name": "probability", "dtype": "float32", "shape": [-1]},
+                            {"name": "contributions", "dtype": "float32", "shape": [-1, len(FEATURES)]}],
+                "baseline_logit": baseline_logit,
+                "identity": "logit(probability) = baseline_logit + sum(contributions)",
+                "calibration": "none needed (logistic fit on labels; see evaluation.ece_vs_labels)"},
+        },
+        "fixtures": {"golden": {"path": "golden.jsonl", "records": len(golden_in), "tolerance": 1e-5},
+                     "holdout_sample": {"path": "holdout_sample.jsonl", "records": len(sample)}},
+        "intents": INTENTS,
+        "features": feats,
+        "buckets": {"high": high, "medium": medium,
+                    "rule": "high if probability >= high, medium if probability >= medium, else low"},
+        "evaluation": ev,
+    }
+    with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
+    with open(os.path.join(out, "MODEL_CARD.md"), "w", encoding="utf-8") as fh:
+        fh.write(card.render(manifest, synthetic, dropped))
+    log("manifest.json and MODEL_CARD.md written")
+
+    # ---- report
+    total = sum(sizes.values())
+    print_report(manifest, total, synthetic)
+    fails = []
+    if total >= 20e6:
+        fails.append("model files %.1f MB >= 20 MB" % (total / 1e6))
+    if os.path.getsize(os.path.join(out, "holdout_sample.jsonl")) >= 3e6:
+        fails.append("holdout_sample.jsonl >= 3 MB")
+    if synthetic:
+        for key, (desc, test) in BARS.items():
+            if not test(ev):
+                fails.append("bar failed: " + desc)
+    for f in fails:
+        print("FAIL:", f)
+    return 3 if fails else 0
+
+
+def write_sample(path, holdout):
+    """The first held-out records (label reduced to intent, converted, p_star), at most
+    N_HOLDOUT_SAMPLE of them and fewer if the file would reach SAMPLE_MAX_BYTES."""
+    lines, size = [], 0
+    for r in holdout[:N_HOLDOUT_SAMPLE]:
+        r = dict(r)
+        r["label"] = {k: v for k, v in r["label"].items() if k in ("intent", "converted", "p_star")}
+        line = json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n"
+        n = len(line.encode("utf-8"))
+        if size + n >= SAMPLE_MAX_BYTES:
+            break
+        lines.append(line)
+        size += n
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(lines)
+    return lines
+
+
+def verify_text_io(ts, bias):
+    """Names, dtypes, shapes; an all-padding row gives the bias; padding does not change a row."""
+    assert [(i.name, i.type) for i in ts.get_inputs()] == [("input_ids", "tensor(int64)"),
+                                                         ("attention_mask", "tensor(int64)")]
+    assert [(o.name, o.type) for o in ts.get_outputs()] == [
+        ("intent_probabilities", "tensor(float)"), ("text_logit", "tensor(float)"),
+        ("token_contributions", "tensor(float)")]
+    ids = np.array([[0, 0, 0], [5, 0, 0], [5, 9, 7]], dtype=np.int64)
+    mask = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 1]], dtype=np.int64)
+    p, z, c = ts.run(None, {"input_ids": ids, "attention_mask": mask})
+    assert p.shape == (3, 6) and z.shape == (3,) and c.shape == (3, 3)
+    assert abs(z[0] - bias) < 1e-6 and not c[0].any() and not c[1, 1:].any()
+    p1, z1, c1 = ts.run(None, {"input_ids": ids[1:2, :1], "attention_mask": mask[1:2, :1]})
+    assert abs(z1[0] - z[1]) < 1e-6 and abs(c1[0, 0] - c[1, 0]) < 1e-6 and np.allclose(p1[0], p[1], atol=1e-6)
+
+
+def check_monotone(sess, rows):
+    F = len(FEATURES)
+    for j, spec in enumerate(FEATURES):
+        if spec[7] != "increasing":
+            continue
+        grid = np.linspace(spec[3], spec[4], 61, dtype=np.float32)
+        for row in rows[:200]:
+            X = np.repeat(row[None, :], len(grid), axis=0)
+            X[:, j] = grid
+            p, _ = sess.run(None, {"features": X})
+            assert np.all(np.diff(p) >= -1e-7), "feature %s is not monotone" % spec[0]
+    assert F == rows.shape[1]
+
+
+def write_golden(path, cases, tok, ts, tsess):
+    recs = [r for _, r in cases]
+    transcripts = [render_transcript(r["turns"]) for r in recs]
+    ids = encode(tok, transcripts)
+    ii, mm = text_model.pad_batch(ids)
+    probs, logits, contrib = ts.run(None, {"input_ids": ii, "attention_mask": mm})
+    X = np.array([tabular_row(r, p, z) for r, p, z in zip(recs, probs, logits)], dtype=np.float32)
+    prob, contribs = tsess.run(None, {"features": X})
+    rows = []
+    for k, ((case, r), t, a) in enumerate(zip(cases, transcripts, ids)):
+        rows.append({
+            "case": case, "record": r, "transcript": t, "input_ids": [int(v) for v in a],
+            "intent_probabilities": [float(v) for v in probs[k]], "text_logit": float(logits[k]),
+            "token_contributions": [float(v) for v in contrib[k, :len(a)]],
+            "tabular_input": [float(v) for v in X[k]], "probability": float(prob[k]),
+            "contributions": [float(v) for v in contribs[k]],
+        })
+    dump_jsonl(path, rows)
+
+
+def print_report(m, total_bytes, synthetic):
+    e = m["evaluation"]
+    print()
+    print("=" * 72)
+    print("funnel models %s  (%s)" % (m["model_version"], m["created_by"]))
+    for k, f in m["files"].items():
+        print("  %-13s %-15s %9d bytes  sha256 %s" % (k, f["path"], f["bytes"], f["sha256"][:16]))
+    print("  total model files: %.2f MB" % (total_bytes / 1e6))
+    print("held-out n=%d  base rate %.4f" % (e["holdout_size"], e["base_rate"]))
+    if "roc_auc_oracle" in e:
+        print("  ROC AUC  model %.4f   oracle p* %.4f   (gap %.4f)" % (e["roc_auc"], e["roc_auc_oracle"],
+                                                                    e["roc_auc_oracle"] - e["roc_auc"]))
+        print("  PR AUC   model %.4f   oracle p* %.4f" % (e["pr_auc"], e["pr_auc_oracle"]))
+        print("  ECE10    vs p* %.4f   vs labels %.4f   (oracle vs labels %.4f)" % (
+            e["ece_vs_p_star"], e["ece_vs_labels"], e["ece_oracle_vs_labels"]))
+    else:
+        print("  ROC AUC %.4f  PR AUC %.4f  ECE10 vs labels %.4f" % (e["roc_auc"], e["pr_auc"], e["ece_vs_labels"]))
+    print("  text-only ROC AUC %.4f" % e["text_only_roc_auc"])
+    print("  intent macro-F1 %.4f  accuracy %.4f" % (e["intent_macro_f1"], e["intent_accuracy"]))
+    print("  confusion (rows true, cols predicted; %s):" % ", ".join(m["intents"]))
+    for row in e["intent_confusion"]:
+        print("    " + " ".join("%6d" % v for v in row))
+    print("  buckets (high >= %.3f, medium >= %.3f):" % (m["buckets"]["high"], m["buckets"]["medium"]))
+    for k in ("high", "medium", "low"):
+        bk = e["buckets"][k]
+        print("    %-6s share %.4f  conversion %.4f" % (k, bk["share"], bk["conversion_rate"]))
+    print("  transcript chars median %.0f (p5 %.0f, p95 %.0f); tokens/call mean %.1f (p95 %.0f); "
+          "truncated %.4f" % (e["transcript_chars_median"], e["transcript_chars_p5"], e["transcript_chars_p95"],
+                              e["tokens_per_call_mean"], e["tokens_per_call_p95"], e["share_truncated_tokens"]))
+    print("  call duration median %.1f s (p5 %.1f, p95 %.1f); English share %.3f" % (
+        e["duration_s_median"], e["duration_s_p5"], e["duration_s_p95"], e["share_english"]))
+    if synthetic:
+        for key, (desc, test) in BARS.items():
+            print("  bar %-40s %s" % (desc, "PASS" if test(e) else "FAIL"))
+    print("=" * 72)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="output directory (models/)")
+    ap.add_argument("--input", help="train on this JSONL export instead of synthetic data")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--n", type=int, default=DEFAULT_N, help="number of synthetic records")
+    args = ap.parse_args(argv)
+    sys.exit(run(args))
+
+
+if __name__ == "__main__":
+    main()
