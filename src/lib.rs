@@ -5,8 +5,12 @@
 //! Data flows one way: `api` (gRPC) → `scoring` (ONNX) → `routing` (Redis).
 
 pub mod api;
+pub mod client;
 pub mod config;
+pub mod demo;
 pub mod domain;
+pub mod loadgen;
+pub mod local;
 pub mod routing;
 pub mod scoring;
 pub mod service;

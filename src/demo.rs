@@ -1,0 +1,612 @@
+//! `funnel demo`: the whole scene on a laptop. A private Redis and a funnel
+//! server start; a robot submits a few hundred synthetic calls; remote
+//! managers pull and complete; branch managers watch, accept, decline or let
+//! offers time out; then the funnel is printed.
+
+use crate::api::pb;
+use crate::client::{read_interactions, Clients};
+use crate::config::Config;
+use crate::local::{metric_sum, scrape, write_tokens, LocalServer, PrivateRedis, Role};
+use futures::StreamExt;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Calls the robot submits.
+    #[arg(long, default_value_t = 300)]
+    pub calls: usize,
+    /// Use this Redis instead of starting a private one.
+    #[arg(long)]
+    pub redis_url: Option<String>,
+    /// Referral accept SLA in the demo, seconds (short, so time-outs happen).
+    #[arg(long, default_value_t = 4)]
+    pub offer_sla_secs: u64,
+    /// How long managers keep working after the robot is done, seconds.
+    #[arg(long, default_value_t = 12)]
+    pub work_secs: u64,
+    /// The model manifest.
+    #[arg(long, default_value = "models/manifest.json")]
+    pub manifest: PathBuf,
+    /// Synthetic calls (generator records).
+    #[arg(long, default_value = "models/holdout_sample.jsonl")]
+    pub calls_file: PathBuf,
+}
+
+#[derive(Default, Debug, Clone)]
+struct Tally {
+    offered: u32,
+    accepted: u32,
+    declined: u32,
+    ignored: u32,
+    pulled: u32,
+    converted: u32,
+    not_interested: u32,
+    call_backs: u32,
+    escalated: u32,
+    handed_back: u32,
+}
+
+type Tallies = Arc<Mutex<BTreeMap<String, Tally>>>;
+
+/// A lead worth showing the audit trail of (one that was declined).
+type Story = Arc<Mutex<Option<String>>>;
+
+fn tally(t: &Tallies, who: &str, f: impl FnOnce(&mut Tally)) {
+    f(t.lock()
+        .expect("tally lock")
+        .entry(who.to_string())
+        .or_default());
+}
+
+fn chance(key: &str, salt: u64) -> f64 {
+    // Deterministic per lead, so a rerun tells the same story.
+    let mut h: u64 = 1469598103934665603 ^ salt;
+    for b in key.bytes() {
+        h = (h ^ b as u64).wrapping_mul(1099511628211);
+    }
+    (h % 10_000) as f64 / 10_000.0
+}
+
+pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let redis = match &args.redis_url {
+        Some(_) => None,
+        None => Some(PrivateRedis::start()?),
+    };
+    let redis_url = args
+        .redis_url
+        .clone()
+        .unwrap_or_else(|| redis.as_ref().expect("redis").url());
+    let run_id = format!("{:x}", rand::random::<u32>());
+    let mut calls = read_interactions(&args.calls_file)?;
+    calls.truncate(args.calls);
+    anyhow::ensure!(
+        !calls.is_empty(),
+        "no calls in {}",
+        args.calls_file.display()
+    );
+
+    // The cast: two branch managers per branch, one remote manager per
+    // region, and one that serves two regions.
+    let branches: BTreeSet<(String, String)> = calls
+        .iter()
+        .map(|c| (c.region_id.to_string(), c.branch_id.to_string()))
+        .collect();
+    let regions: BTreeSet<String> = branches.iter().map(|(r, _)| r.clone()).collect();
+    let mut managers = Vec::new();
+    for (region, branch) in &branches {
+        for n in 1..=2 {
+            let id = format!("o-{branch}-{n}");
+            managers.push(pb::Manager {
+                manager_id: id,
+                display_name: format!("Branch manager {n} of {branch}"),
+                tier: pb::ManagerTier::Offline as i32,
+                region_id: region.clone(),
+                branch_id: branch.clone(),
+                qualified_products: (1..=6)
+                    .filter(|p| n == 1 || *p != pb::Product::Loan as i32)
+                    .collect(),
+                capacity: 3,
+                available: true,
+                ..Default::default()
+            });
+        }
+    }
+    for region in &regions {
+        managers.push(pb::Manager {
+            manager_id: format!("r-{region}"),
+            display_name: format!("Remote wealth manager, {region}"),
+            tier: pb::ManagerTier::Remote as i32,
+            region_id: region.clone(),
+            team_id: "remote-team".into(),
+            qualified_products: (1..=6).collect(),
+            capacity: 15,
+            available: true,
+            ..Default::default()
+        });
+    }
+    let first_two: Vec<String> = regions.iter().take(2).cloned().collect();
+    managers.push(pb::Manager {
+        manager_id: "r-roaming".into(),
+        display_name: "Remote wealth manager serving two regions".into(),
+        tier: pb::ManagerTier::Remote as i32,
+        region_id: first_two[0].clone(),
+        team_id: "remote-team".into(),
+        served_region_ids: first_two.clone(),
+        qualified_products: (1..=6).collect(),
+        capacity: 15,
+        available: true,
+        ..Default::default()
+    });
+
+    for (i, c) in calls.iter_mut().enumerate() {
+        c.interaction_id =
+            crate::domain::InteractionId::parse(format!("{}-{run_id}", c.interaction_id))?;
+        c.customer_id = crate::domain::CustomerId::parse(format!("{}-{run_id}", c.customer_id))?;
+        if i % 7 == 0 {
+            c.relationship_manager_id = Some(crate::domain::ManagerId::parse(format!(
+                "o-{}-2",
+                c.branch_id
+            ))?);
+        }
+        if i % 9 == 0 {
+            c.remote_manager_id = Some(crate::domain::ManagerId::parse(format!(
+                "r-{}",
+                c.region_id
+            ))?);
+        }
+    }
+
+    let dir = tempfile::tempdir()?;
+    let mut roles = vec![Role::Robot, Role::Admin];
+    roles.extend(managers.iter().map(|m| {
+        if m.tier == pb::ManagerTier::Offline as i32 {
+            Role::Offline(m.manager_id.clone())
+        } else {
+            Role::Remote(m.manager_id.clone())
+        }
+    }));
+    let (tokens_file, tokens) = write_tokens(dir.path(), &roles)?;
+    let mut config = Config {
+        redis_urls: vec![redis_url],
+        tokens_file,
+        manifest: args.manifest.clone(),
+        sweep_interval_ms: 250,
+        watch_poll_ms: 500,
+        stats_interval_ms: 1000,
+        log_filter: "warn".into(),
+        ..Config::default()
+    };
+    config.routing.key_prefix = format!("demo-{run_id}");
+    config.routing.offer_sla = Duration::from_secs(args.offer_sla_secs);
+    config.routing.backflow_wait = Duration::from_secs(args.offer_sla_secs * 2);
+    config.routing.lease_default = Duration::from_secs(60);
+    println!(
+        "funnel demo: starting a private redis-server and the funnel server (models: {})",
+        args.manifest.display()
+    );
+    let server = LocalServer::start(config, 2)?;
+    println!(
+        "  server on {} (metrics on http://{}/metrics)",
+        server.grpc, server.metrics
+    );
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let endpoint = server.endpoint();
+    let metrics_addr = server.metrics;
+    let result = rt.block_on(scene(
+        endpoint,
+        metrics_addr,
+        calls,
+        managers,
+        roles,
+        tokens,
+        args.work_secs,
+    ));
+    server.stop()?;
+    drop(redis);
+    result?;
+    println!("\ndemo finished in {:.1} s", t0.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn scene(
+    endpoint: String,
+    metrics_addr: std::net::SocketAddr,
+    calls: Vec<crate::domain::Interaction>,
+    managers: Vec<pb::Manager>,
+    roles: Vec<Role>,
+    tokens: Vec<String>,
+    work_secs: u64,
+) -> anyhow::Result<()> {
+    let token_of = |want: &str| -> String {
+        roles
+            .iter()
+            .zip(&tokens)
+            .find(|(r, _)| match r {
+                Role::Robot => want == "robot",
+                Role::Admin => want == "admin",
+                Role::Remote(m) | Role::Offline(m) => m == want,
+            })
+            .map(|(_, t)| t.clone())
+            .expect("token")
+    };
+    let admin = Clients::connect(&endpoint, &token_of("admin")).await?;
+    for m in &managers {
+        admin
+            .admin
+            .clone()
+            .upsert_manager(pb::UpsertManagerRequest {
+                manager: Some(m.clone()),
+            })
+            .await?;
+    }
+    println!(
+        "  registered {} managers ({} branch, {} remote)",
+        managers.len(),
+        managers
+            .iter()
+            .filter(|m| m.tier == pb::ManagerTier::Offline as i32)
+            .count(),
+        managers
+            .iter()
+            .filter(|m| m.tier == pb::ManagerTier::Remote as i32)
+            .count()
+    );
+
+    let tallies: Tallies = Arc::default();
+    let story: Story = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+
+    for m in managers
+        .iter()
+        .filter(|m| m.tier == pb::ManagerTier::Offline as i32)
+    {
+        let c = Clients::connect(&endpoint, &token_of(&m.manager_id)).await?;
+        let (id, tallies, stop, story) = (
+            m.manager_id.clone(),
+            tallies.clone(),
+            stop.clone(),
+            story.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            branch_manager(c, id, tallies, stop, story).await
+        }));
+    }
+    for m in managers
+        .iter()
+        .filter(|m| m.tier == pb::ManagerTier::Remote as i32)
+    {
+        let c = Clients::connect(&endpoint, &token_of(&m.manager_id)).await?;
+        let (id, tallies, stop) = (m.manager_id.clone(), tallies.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            remote_manager(c, id, tallies, stop).await
+        }));
+    }
+
+    // The robot uploads the campaign over one stream.
+    let robot = Clients::connect(&endpoint, &token_of("robot")).await?;
+    let n = calls.len();
+    let items: Vec<pb::SubmitInteractionsRequest> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| pb::SubmitInteractionsRequest {
+            sequence: i as i64,
+            interaction: Some(crate::api::convert::interaction_to_pb(c)),
+        })
+        .collect();
+    let started = Instant::now();
+    let mut responses = robot
+        .intake
+        .clone()
+        .submit_interactions(futures::stream::iter(items))
+        .await?
+        .into_inner();
+    let mut by_bucket: BTreeMap<String, u32> = BTreeMap::new();
+    let mut by_destination: BTreeMap<String, u32> = BTreeMap::new();
+    let mut errors = 0;
+    while let Some(r) = responses.next().await {
+        match r?.item_result {
+            Some(pb::submit_interactions_response::ItemResult::Result(res)) => {
+                let bucket = res
+                    .score
+                    .map(|s| {
+                        pb::Bucket::try_from(s.bucket)
+                            .map(|b| b.as_str_name())
+                            .unwrap_or("?")
+                    })
+                    .unwrap_or("?");
+                *by_bucket
+                    .entry(bucket.trim_start_matches("BUCKET_").to_lowercase())
+                    .or_default() += 1;
+                let dest = res
+                    .destination
+                    .map(|d| {
+                        pb::DestinationKind::try_from(d.kind)
+                            .map(|k| k.as_str_name())
+                            .unwrap_or("?")
+                    })
+                    .unwrap_or("?");
+                *by_destination
+                    .entry(dest.trim_start_matches("DESTINATION_KIND_").to_lowercase())
+                    .or_default() += 1;
+            }
+            _ => errors += 1,
+        }
+    }
+    println!(
+        "  robot submitted {n} calls in {:.2} s ({errors} errors)",
+        started.elapsed().as_secs_f64()
+    );
+    // Idempotency: a replay returns the original lead.
+    let replay = robot
+        .intake
+        .clone()
+        .submit_interaction(pb::SubmitInteractionRequest {
+            interaction: Some(crate::api::convert::interaction_to_pb(&calls[0])),
+        })
+        .await?
+        .into_inner();
+    println!(
+        "  replaying {} → replayed={}, lead {}",
+        calls[0].interaction_id, replay.replayed, replay.lead_id
+    );
+
+    println!(
+        "  managers at work for {work_secs} s (offer SLA is short, so some offers time out)..."
+    );
+    tokio::time::sleep(Duration::from_secs(work_secs)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for w in workers {
+        let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
+    }
+
+    // The funnel.
+    println!("\n== funnel: {n} calls ==");
+    println!("  by bucket:      {}", fmt_map(&by_bucket));
+    println!("  by destination: {}", fmt_map(&by_destination));
+    let page = scrape(metrics_addr).await.unwrap_or_default();
+    println!(
+        "  SLA time-outs: {} offers; back-flows to remote: {}; expired leases: {}",
+        metric_sum(&page, "funnel_offer_timeouts_total"),
+        metric_sum(&page, "funnel_backflows_total"),
+        metric_sum(&page, "funnel_lease_expirations_total")
+    );
+    println!("\n== per manager ==");
+    println!(
+        "  {:<28} {:>7} {:>8} {:>8} {:>7} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
+        "manager",
+        "offered",
+        "accepted",
+        "declined",
+        "ignored",
+        "pulled",
+        "converted",
+        "not-int.",
+        "call-back",
+        "escalated",
+        "handed-bk"
+    );
+    for (m, t) in tallies.lock().expect("tally lock").iter() {
+        println!(
+            "  {:<28} {:>7} {:>8} {:>8} {:>7} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
+            m,
+            t.offered,
+            t.accepted,
+            t.declined,
+            t.ignored,
+            t.pulled,
+            t.converted,
+            t.not_interested,
+            t.call_backs,
+            t.escalated,
+            t.handed_back
+        );
+    }
+    let stats = admin
+        .admin
+        .clone()
+        .get_queue_stats(pb::GetQueueStatsRequest { region_id: None })
+        .await?
+        .into_inner();
+    let mut depth: BTreeMap<String, i64> = BTreeMap::new();
+    for q in &stats.queues {
+        let name = pb::QueueKind::try_from(q.queue)
+            .map(|k| k.as_str_name())
+            .unwrap_or("?");
+        *depth
+            .entry(name.trim_start_matches("QUEUE_KIND_").to_lowercase())
+            .or_default() += q.depth;
+    }
+    println!("\n== still waiting, by queue ==\n  {}", fmt_map(&depth));
+    // One lead's audit trail, for the consumer-protection record.
+    let shown = story
+        .lock()
+        .expect("story lock")
+        .clone()
+        .unwrap_or(replay.lead_id.clone());
+    if let Some(first) = by_lead_with_history(&admin, &shown).await {
+        println!("\n== audit trail of lead {shown} (declined once) ==");
+        for e in first {
+            println!(
+                "  {:<22} {:<16} {:<42} {}",
+                e.action,
+                e.actor,
+                e.reason.chars().take(42).collect::<String>(),
+                e.manager_id
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn by_lead_with_history(admin: &Clients, lead: &str) -> Option<Vec<pb::AuditEvent>> {
+    admin
+        .admin
+        .clone()
+        .get_audit_trail(pb::GetAuditTrailRequest {
+            lead_id: lead.to_string(),
+        })
+        .await
+        .ok()
+        .map(|r| r.into_inner().events)
+}
+
+fn fmt_map<V: std::fmt::Display>(m: &BTreeMap<String, V>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+async fn branch_manager(
+    c: Clients,
+    me: String,
+    tallies: Tallies,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    story: Story,
+) {
+    let Ok(resp) = c
+        .referrals
+        .clone()
+        .watch_referrals(pb::WatchReferralsRequest {})
+        .await
+    else {
+        return;
+    };
+    let mut events = resp.into_inner();
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let next = tokio::time::timeout(Duration::from_millis(300), events.next()).await;
+        let Ok(Some(Ok(ev))) = next else { continue };
+        let Some(pb::referral_event::Event::Offered(offer)) = ev.event else {
+            continue;
+        };
+        let Some(lead) = offer.lead.and_then(|l| l.summary) else {
+            continue;
+        };
+        tally(&tallies, &me, |t| t.offered += 1);
+        let roll = chance(&offer.offer_id, 1);
+        let mut referrals = c.referrals.clone();
+        if roll < 0.55 {
+            let accepted = referrals
+                .accept_referral(pb::AcceptReferralRequest {
+                    lead_id: lead.lead_id.clone(),
+                    offer_id: offer.offer_id.clone(),
+                })
+                .await;
+            if accepted.is_err() {
+                continue;
+            }
+            tally(&tallies, &me, |t| t.accepted += 1);
+            let p = lead.score.map(|s| s.probability).unwrap_or(0.0);
+            let r = chance(&lead.lead_id, 2);
+            let outcome = if r < 0.1 {
+                tally(&tallies, &me, |t| t.handed_back += 1);
+                pb::Outcome::ReturnToRemote
+            } else if r < p + 0.1 {
+                tally(&tallies, &me, |t| t.converted += 1);
+                pb::Outcome::Converted
+            } else {
+                tally(&tallies, &me, |t| t.not_interested += 1);
+                pb::Outcome::NotInterested
+            };
+            let _ = referrals
+                .complete_referral(pb::CompleteReferralRequest {
+                    lead_id: lead.lead_id,
+                    outcome: outcome as i32,
+                    note: "met at the branch".into(),
+                })
+                .await;
+        } else if roll < 0.75 {
+            story
+                .lock()
+                .expect("story lock")
+                .get_or_insert_with(|| lead.lead_id.clone());
+            let _ = referrals
+                .decline_referral(pb::DeclineReferralRequest {
+                    lead_id: lead.lead_id,
+                    offer_id: offer.offer_id,
+                    reason: "fully booked this week".into(),
+                })
+                .await;
+            tally(&tallies, &me, |t| t.declined += 1);
+        } else {
+            tally(&tallies, &me, |t| t.ignored += 1); // the SLA will run out
+        }
+    }
+}
+
+async fn remote_manager(
+    c: Clients,
+    me: String,
+    tallies: Tallies,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mut desk = c.desk.clone();
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let leads = match desk
+            .pull_leads(pb::PullLeadsRequest {
+                max_leads: 5,
+                lease_seconds: None,
+            })
+            .await
+        {
+            Ok(r) => r.into_inner().leads,
+            Err(_) => Vec::new(),
+        };
+        if leads.is_empty() {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            continue;
+        }
+        for l in leads {
+            let Some(lead) = l.lead else { continue };
+            tally(&tallies, &me, |t| t.pulled += 1);
+            // Reading the whole history is what a manager does first.
+            let _ = desk
+                .get_lead(pb::GetLeadRequest {
+                    lead_id: lead.lead_id.clone(),
+                })
+                .await;
+            let p = lead.score.map(|s| s.probability).unwrap_or(0.0);
+            // Rolled per lease: a called-back lead gets a fresh outcome.
+            let r = chance(&l.lease_id, 3);
+            let (outcome, callback_at) = if r < 0.08 {
+                tally(&tallies, &me, |t| t.call_backs += 1);
+                let at = std::time::SystemTime::now() + Duration::from_secs(2);
+                let ms = at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0);
+                (
+                    pb::Outcome::CallBack,
+                    Some(crate::api::convert::ms_to_timestamp(ms)),
+                )
+            } else if r < 0.14 {
+                tally(&tallies, &me, |t| t.escalated += 1);
+                (pb::Outcome::Escalate, None)
+            } else if r < 0.14 + p {
+                tally(&tallies, &me, |t| t.converted += 1);
+                (pb::Outcome::Converted, None)
+            } else {
+                tally(&tallies, &me, |t| t.not_interested += 1);
+                (pb::Outcome::NotInterested, None)
+            };
+            let _ = desk
+                .complete_lead(pb::CompleteLeadRequest {
+                    lead_id: lead.lead_id,
+                    lease_id: l.lease_id,
+                    outcome: outcome as i32,
+                    callback_at,
+                    note: "called the customer".into(),
+                })
+                .await;
+        }
+    }
+}
