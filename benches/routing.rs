@@ -1,9 +1,9 @@
 //! Routing throughput against a private local redis-server, over ONE
-//! multiplexed connection with 64 concurrent tasks:
-//!   - ingest+route (the ingest script, medium leads into the pool),
-//!   - pull+complete (pull 1 lead, complete it as not interested),
-//! plus Redis's own CPU cost per script call from `INFO commandstats`, and
-//! `redis-benchmark -t set` on the same server as the ceiling.
+//! multiplexed connection with 64 concurrent tasks: ingest+route (the ingest
+//! script, medium leads into the pool) and pull+complete (pull 1 lead,
+//! complete it as not interested); plus Redis's own CPU cost per script call
+//! from `INFO commandstats`, and `redis-benchmark -t set` on the same server
+//! as the ceiling.
 //!
 //! Run: `cargo bench --bench routing` (env `FUNNEL_BENCH_LEADS`, default 50000).
 
@@ -251,7 +251,7 @@ fn main() {
             .output()
             .expect("redis-benchmark");
         let ceiling = String::from_utf8_lossy(&bench.stdout).replace('\r', "\n");
-        let ceiling = ceiling.lines().filter(|l| l.contains("requests per second")).last().unwrap_or("").trim().to_string();
+        let ceiling = ceiling.lines().filter(|l| l.contains("requests per second")).next_back().unwrap_or("").trim().to_string();
 
         println!("machine: {} cores; redis-server {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             cli(server.port, &["INFO", "server"]).lines().find(|l| l.starts_with("redis_version")).unwrap_or(""));

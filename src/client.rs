@@ -35,7 +35,7 @@ impl Clients {
             .connect_timeout(std::time::Duration::from_secs(5))
             .connect()
             .await?;
-        Ok(Self::with_channel(channel, token)?)
+        Self::with_channel(channel, token)
     }
 
     pub fn with_channel(channel: Channel, token: &str) -> anyhow::Result<Self> {

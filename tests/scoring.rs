@@ -372,7 +372,7 @@ fn reasons_are_sign_consistent() {
             .filter(|r| r.kind == kind && r.weight < 0.0)
             .count();
         assert!(
-            ups <= 3 && downs <= 3 && downs >= 1,
+            ups <= 3 && (1..=3).contains(&downs),
             "{:?}",
             refusal.reasons
         );

@@ -372,19 +372,21 @@ fn withdraw_reason(rec: Option<&LeadRecord>, me: &ManagerId) -> Option<pb::Withd
     let Some(rec) = rec else {
         return Some(pb::WithdrawReason::Superseded);
     };
-    if rec.owner().as_ref() == Some(me) && rec.field("state") == "referral_accepted" {
-        return None; // I accepted it: not a withdrawal.
+    // The last thing that happened to this lead that concerns me.
+    let last = rec.history.iter().rev().find(|e| {
+        e.manager == me.as_str()
+            && matches!(
+                e.action.as_str(),
+                "offer_timed_out" | "offer_withdrawn" | "declined" | "accepted"
+            )
+    });
+    match last.map(|e| e.action.as_str()) {
+        // I accepted or declined it myself: nothing to tell me.
+        Some("accepted") | Some("declined") => None,
+        Some("offer_timed_out") => Some(pb::WithdrawReason::TimedOut),
+        Some("offer_withdrawn") => Some(pb::WithdrawReason::ManagerUnavailable),
+        _ => Some(pb::WithdrawReason::Superseded),
     }
-    let last = rec
-        .history
-        .iter()
-        .rev()
-        .find(|e| e.manager == me.as_str() || e.reason.contains(me.as_str()));
-    Some(match last.map(|e| e.action.as_str()) {
-        Some("offer_timed_out") => pb::WithdrawReason::TimedOut,
-        Some("offer_withdrawn") => pb::WithdrawReason::ManagerUnavailable,
-        _ => pb::WithdrawReason::Superseded,
-    })
 }
 
 #[tonic::async_trait]

@@ -458,6 +458,20 @@ impl RawDestination {
     }
 }
 
+/// What a remote manager does to a leased lead (see `lua/lease.lua`).
+enum LeaseOp<'a> {
+    Complete {
+        outcome: RemoteOutcome,
+        callback_at_ms: i64,
+        note: &'a str,
+    },
+    Release,
+    Extend(Duration),
+    Escalate {
+        reason: &'a str,
+    },
+}
+
 /// Result of a transition that moves a lead.
 #[derive(Debug, Clone)]
 pub struct Moved {
@@ -927,12 +941,24 @@ impl Router {
         m: &ManagerId,
         lead: &LeadId,
         lease_id: &str,
-        op: &str,
-        outcome: &str,
-        callback_at_ms: i64,
-        note: &str,
-        extend: Duration,
+        op: LeaseOp<'_>,
     ) -> Result<serde_json::Value, RoutingError> {
+        let (name, outcome, callback_at_ms, note, extend) = match op {
+            LeaseOp::Complete {
+                outcome,
+                callback_at_ms,
+                note,
+            } => (
+                "complete",
+                outcome.as_str(),
+                callback_at_ms,
+                note,
+                Duration::ZERO,
+            ),
+            LeaseOp::Release => ("release", "", 0, "released by manager", Duration::ZERO),
+            LeaseOp::Extend(by) => ("extend", "", 0, "", by),
+            LeaseOp::Escalate { reason } => ("escalate", "", 0, reason, Duration::ZERO),
+        };
         let region = self.locate(lead).await?;
         self.run(
             &self.scripts.lease,
@@ -942,7 +968,7 @@ impl Router {
                 m.as_str(),
                 lead.as_str(),
                 lease_id,
-                op,
+                name,
                 outcome,
                 &callback_at_ms.to_string(),
                 note,
@@ -998,11 +1024,11 @@ impl Router {
                 m,
                 lead,
                 lease_id,
-                "complete",
-                outcome.as_str(),
-                callback,
-                note,
-                Duration::ZERO,
+                LeaseOp::Complete {
+                    outcome,
+                    callback_at_ms: callback,
+                    note,
+                },
             )
             .await?;
         Self::moved(v)
@@ -1015,18 +1041,7 @@ impl Router {
         lead: &LeadId,
         lease_id: &str,
     ) -> Result<Moved, RoutingError> {
-        let v = self
-            .lease_op(
-                m,
-                lead,
-                lease_id,
-                "release",
-                "",
-                0,
-                "released by manager",
-                Duration::ZERO,
-            )
-            .await?;
+        let v = self.lease_op(m, lead, lease_id, LeaseOp::Release).await?;
         Self::moved(v)
     }
 
@@ -1039,7 +1054,7 @@ impl Router {
         by: Duration,
     ) -> Result<i64, RoutingError> {
         let v = self
-            .lease_op(m, lead, lease_id, "extend", "", 0, "", by)
+            .lease_op(m, lead, lease_id, LeaseOp::Extend(by))
             .await?;
         v.get("expires_at")
             .and_then(|e| e.as_i64())
@@ -1055,7 +1070,7 @@ impl Router {
         reason: &str,
     ) -> Result<Moved, RoutingError> {
         let v = self
-            .lease_op(m, lead, lease_id, "escalate", "", 0, reason, Duration::ZERO)
+            .lease_op(m, lead, lease_id, LeaseOp::Escalate { reason })
             .await?;
         Self::moved(v)
     }

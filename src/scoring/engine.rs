@@ -45,11 +45,11 @@ fn open_session(
     path: &std::path::Path,
     threads: usize,
 ) -> ort::Result<Session> {
-    Ok(Session::builder(env)?
+    Session::builder(env)?
         .with_optimization_level(GraphOptimizationLevel::Level3)?
         .with_intra_threads(threads)?
         .with_inter_threads(1)?
-        .commit_from_file(path)?)
+        .commit_from_file(path)
 }
 
 /// Time spent per stage of one batch.

@@ -205,7 +205,7 @@ impl Manifest {
                 match outlet.dtype() {
                     ort::value::ValueType::Tensor { ty, shape, .. } => {
                         let dtype = format!("{ty:?}").to_lowercase();
-                        let want_dtype = spec.dtype.replace("float32", "float32").to_lowercase();
+                        let want_dtype = spec.dtype.to_lowercase();
                         let same = matches!(
                             (want_dtype.as_str(), dtype.as_str()),
                             ("float32", "float32") | ("int64", "int64") | ("float", "float32")

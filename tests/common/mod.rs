@@ -32,6 +32,11 @@ impl RedisProcess {
     pub fn start(extra: &[&str]) -> Self {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("funnel-redis-{}-{port}", std::process::id()));
+        Self::start_at(port, dir, extra)
+    }
+
+    /// On a given port and directory (to restart a server where it was).
+    pub fn start_at(port: u16, dir: PathBuf, extra: &[&str]) -> Self {
         std::fs::create_dir_all(&dir).unwrap();
         let mut args = vec![
             redis_server_bin(),
