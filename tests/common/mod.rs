@@ -59,7 +59,7 @@ impl RedisProcess {
             args.join(" "),
             std::process::id()
         );
-        Command::new("sh")
+        let mut watchdog = Command::new("sh")
             .arg("-c")
             .arg(script)
             .stdin(Stdio::null())
@@ -69,6 +69,10 @@ impl RedisProcess {
             .expect(
                 "cannot start redis-server (is it installed? scripts/setup-redis.sh installs it)",
             );
+        // Reap the watchdog when it exits (with the server).
+        std::thread::spawn(move || {
+            let _ = watchdog.wait();
+        });
         let p = Self { port, dir };
         p.wait_ready();
         p
