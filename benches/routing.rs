@@ -251,7 +251,7 @@ fn main() {
             .output()
             .expect("redis-benchmark");
         let ceiling = String::from_utf8_lossy(&bench.stdout).replace('\r', "\n");
-        let ceiling = ceiling.lines().filter(|l| l.contains("requests per second")).next_back().unwrap_or("").trim().to_string();
+        let ceiling = ceiling.lines().rfind(|l| l.contains("requests per second")).unwrap_or("").trim().to_string();
 
         println!("machine: {} cores; redis-server {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             cli(server.port, &["INFO", "server"]).lines().find(|l| l.starts_with("redis_version")).unwrap_or(""));
