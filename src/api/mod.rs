@@ -174,7 +174,10 @@ pub async fn run(
         .add_service(pb::referrals_server::ReferralsServer::new(api.clone()))
         .add_service(pb::admin_server::AdminServer::new(api.clone()))
         .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            // No Nagle: small gRPC frames would otherwise wait for delayed ACKs.
+            tonic::transport::server::TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .with_keepalive(Some(Duration::from_secs(60))),
             signal,
         );
     tokio::pin!(server);

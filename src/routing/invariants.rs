@@ -83,6 +83,7 @@ async fn check_region(
         .map(|c| (c.clone(), HashSet::new()))
         .collect();
     let mut owned: HashMap<String, u64> = HashMap::new();
+    let mut bucket_counts: HashMap<String, i64> = HashMap::new();
     let mut open_by_customer: HashMap<String, Vec<String>> = HashMap::new();
 
     for id in &leads {
@@ -140,6 +141,9 @@ async fn check_region(
             ));
         }
         if !place.is_empty() {
+            *bucket_counts
+                .entry(format!("{place}|{}", get("bucket")))
+                .or_default() += 1;
             match expected.get_mut(&place) {
                 Some(set) => {
                     set.insert(id.clone());
@@ -180,6 +184,27 @@ async fn check_region(
         for missing in want.difference(&actual) {
             violations.push(format!(
                 "{c}: missing {missing}, whose lead record says it is there"
+            ));
+        }
+    }
+
+    // The per-queue bucket counts kept by the scripts equal the real ones.
+    let kept: HashMap<String, i64> = redis::cmd("HGETALL")
+        .arg(k("qcount"))
+        .query_async(&mut conn)
+        .await?;
+    for key in kept
+        .keys()
+        .chain(bucket_counts.keys())
+        .collect::<HashSet<_>>()
+    {
+        let (have, want) = (
+            kept.get(key).copied().unwrap_or(0),
+            bucket_counts.get(key).copied().unwrap_or(0),
+        );
+        if have != want {
+            violations.push(format!(
+                "{region}: queue count {key} is {have}, really {want}"
             ));
         }
     }

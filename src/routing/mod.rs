@@ -1228,7 +1228,7 @@ impl Router {
         let mut stats = QueueStats::default();
         for r in regions {
             let v = self
-                .run(&self.scripts.stats, &r, &Actor::Admin, &["10000"])
+                .run(&self.scripts.stats, &r, &Actor::Admin, &[])
                 .await?;
             #[derive(Deserialize)]
             struct Raw {

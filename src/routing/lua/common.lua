@@ -46,14 +46,20 @@ end
 -- field (empty once closed), plus at most one deadline set named in `deadline`.
 local function leave_place(id)
   local lk = lead_key(id)
-  local f = redis.call('HMGET', lk, 'place', 'deadline')
-  if f[1] and f[1] ~= '' then redis.call('ZREM', f[1], id) end
+  local f = redis.call('HMGET', lk, 'place', 'deadline', 'bucket')
+  if f[1] and f[1] ~= '' and redis.call('ZREM', f[1], id) == 1 then
+    redis.call('HINCRBY', k('qcount'), f[1] .. '|' .. (f[3] or ''), -1)
+  end
   if f[2] and f[2] ~= '' then redis.call('ZREM', f[2], id) end
   redis.call('HSET', lk, 'place', '', 'deadline', '')
 end
 
+-- Per-queue, per-bucket counts are kept as leads move, so queue statistics
+-- never have to scan a queue.
 local function enter_place(id, place, score, deadline_key, due)
-  redis.call('ZADD', place, score, id)
+  if redis.call('ZADD', place, score, id) == 1 then
+    redis.call('HINCRBY', k('qcount'), place .. '|' .. (redis.call('HGET', lead_key(id), 'bucket') or ''), 1)
+  end
   if deadline_key then
     redis.call('ZADD', deadline_key, due, id)
   end

@@ -19,6 +19,12 @@ if seen then
 end
 
 local function snapshot(id)
+  -- A queued lead whose bucket changes moves between the bucket counts.
+  local cur = redis.call('HMGET', lead_key(id), 'place', 'bucket')
+  if cur[1] and cur[1] ~= '' and cur[2] ~= ARGV[13] then
+    redis.call('HINCRBY', k('qcount'), cur[1] .. '|' .. (cur[2] or ''), -1)
+    redis.call('HINCRBY', k('qcount'), cur[1] .. '|' .. ARGV[13], 1)
+  end
   redis.call('HSET', lead_key(id),
     'bucket', ARGV[13], 'probability', ARGV[14], 'score', ARGV[15],
     'model_version', ARGV[16], 'reasons', ARGV[17], 'updated_at', NOW)

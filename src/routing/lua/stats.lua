@@ -1,28 +1,51 @@
--- Queue depths of this shard: per queue, depth, oldest age and a per-bucket
--- breakdown. Depth is exact; the breakdown reads at most ARGV[4] members per
--- queue (the reply says when it was cut).
--- ARGV[4] max members read per queue
-local cap = tonumber(ARGV[4])
+-- Queue depths of this shard: per queue, depth, per-bucket counts (kept
+-- incrementally in `qcount`) and the age of the oldest lead. Cost is a few
+-- O(log n) reads per queue, never a scan: safe to call while serving.
 local out = {}
 
-local function report(kind, owner, key, age_from_score)
+local function counts(key)
+  local c = redis.call('HMGET', k('qcount'), key .. '|high', key .. '|medium', key .. '|low')
+  return {high = tonumber(c[1]) or 0, medium = tonumber(c[2]) or 0, low = tonumber(c[3]) or 0}
+end
+
+local function first_score(key)
+  local f = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return f[2] and tonumber(f[2]) or nil, f[1]
+end
+
+-- Priority queues order by (100 - score) * 1e13 + queued_at: the oldest lead
+-- is the earliest of the first entries of the 101 score bands.
+local function oldest_in_priority_queue(key)
+  local oldest = nil
+  for s = 0, 100 do
+    local lo = (100 - s) * 1e13
+    local f = redis.call('ZRANGEBYSCORE', key, lo, '(' .. (lo + 1e13), 'WITHSCORES', 'LIMIT', 0, 1)
+    if f[2] then
+      local t = tonumber(f[2]) - lo
+      if oldest == nil or t < oldest then oldest = t end
+    end
+  end
+  return oldest
+end
+
+local function report(kind, owner, key, how)
   local depth = redis.call('ZCARD', key)
   if depth == 0 then return end
-  local items = redis.call('ZRANGE', key, 0, cap - 1, 'WITHSCORES')
-  local oldest, buckets = nil, {high = 0, medium = 0, low = 0}
-  for i = 1, #items, 2 do
-    local id, s = items[i], tonumber(items[i + 1])
-    local since
-    if age_from_score == 'priority' then since = s % 1e13
-    elseif age_from_score == 'time' then since = s
-    else since = tonumber(redis.call('HGET', lead_key(id), 'updated_at')) end
-    if since and (oldest == nil or since < oldest) then oldest = since end
-    local b = redis.call('HGET', lead_key(id), 'bucket')
-    if b and buckets[b] then buckets[b] = buckets[b] + 1 end
+  local since
+  if how == 'priority' then
+    since = oldest_in_priority_queue(key)
+  elseif how == 'time' then
+    since = first_score(key)
+  elseif how == 'offer' then
+    local deadline = first_score(key)
+    since = deadline and (deadline - CFG.offer_sla_ms)
+  else -- by the lead's own timestamp, for sets ordered by a future time
+    local _, id = first_score(key)
+    since = id and tonumber(redis.call('HGET', lead_key(id), how))
   end
   out[#out + 1] = {queue = kind, owner = owner, depth = depth,
-    oldest_age_ms = oldest and math.max(0, NOW - oldest) or 0,
-    buckets = buckets, sampled = depth > cap}
+    oldest_age_ms = since and math.max(0, NOW - since) or 0,
+    buckets = counts(key), sampled = false}
 end
 
 for _, p in ipairs({'wealth', 'fund', 'deposit', 'insurance', 'credit_card', 'loan'}) do
@@ -30,14 +53,16 @@ for _, p in ipairs({'wealth', 'fund', 'deposit', 'insurance', 'credit_card', 'lo
 end
 for _, m in ipairs(redis.call('SMEMBERS', k('managers'))) do
   report('remote_personal', m, k('mq', m), 'priority')
-  report('referral_offered', m, k('offers', m), 'state')
+  report('referral_offered', m, k('offers', m), 'offer')
 end
 for _, b in ipairs(redis.call('SMEMBERS', k('branches'))) do
   report('branch_unassigned', b, k('unassigned', b), 'time')
 end
-report('incubation', '', k('incubation'), 'state')
+-- Incubation is ordered by next review: the age shown is that of the lead
+-- due first (approximately the oldest).
+report('incubation', '', k('incubation'), 'incubated_at')
 report('service_followup', '', k('followup'), 'time')
-report('remote_callback', '', k('callback'), 'state')
+report('remote_callback', '', k('callback'), 'updated_at')
 
 local loads = {}
 for _, m in ipairs(redis.call('SMEMBERS', k('managers'))) do
