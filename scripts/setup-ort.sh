@@ -19,7 +19,13 @@ if [ -f "$lib" ] && [ -f "$dest/VERSION" ] && [ "$(cat "$dest/VERSION")" = "$ORT
 fi
 
 py="$(command -v python3 || true)"
-[ -n "$py" ] || { echo "setup-ort: python3 with pip is required to fetch the onnxruntime wheel" >&2; exit 1; }
+if [ -z "$py" ] || ! "$py" -m pip --version >/dev/null 2>&1; then
+  # pip is only used to download the wheel (nothing is installed with it).
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing python3-pip (apt-get) to fetch the onnxruntime wheel"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3 python3-pip >/dev/null
+  py="$(command -v python3)"
+fi
 
 mkdir -p "$dest"
 tmp="$(mktemp -d)"

@@ -10,6 +10,10 @@ scripts/setup-ort.sh
 scripts/setup-redis.sh
 export ORT_DYLIB_PATH="$PWD/.ort/libonnxruntime.so"
 
+if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+fi
 if [ "${FUNNEL_SKIP_TRAINING_CHECK:-0}" != "1" ]; then
   training/run.sh --check
 else
