@@ -87,6 +87,11 @@ enum Command {
     Loadgen(funnel::loadgen::LoadArgs),
     /// Print the SHA-256 of a token, for the tokens file.
     HashToken { token: String },
+    /// Exit 0 if the server reports SERVING (gRPC health; for container health checks).
+    Health {
+        #[arg(long, env = "FUNNEL_ADDR", default_value = "http://127.0.0.1:50051")]
+        addr: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -418,6 +423,25 @@ async fn client(command: Command) -> anyhow::Result<()> {
                     e.reason
                 );
             }
+        }
+        Command::Health { addr } => {
+            let channel = tonic::transport::Endpoint::from_shared(addr)?
+                .connect_timeout(std::time::Duration::from_secs(2))
+                .timeout(std::time::Duration::from_secs(2))
+                .connect()
+                .await?;
+            let status = tonic_health::pb::health_client::HealthClient::new(channel)
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: "funnel.v1.Intake".into(),
+                })
+                .await?
+                .into_inner()
+                .status;
+            anyhow::ensure!(
+                status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+                "not serving (status {status})"
+            );
+            println!("serving");
         }
         Command::Serve(_) | Command::Demo(_) | Command::Loadgen(_) | Command::HashToken { .. } => {
             unreachable!("handled in main")
