@@ -271,11 +271,11 @@ def build_turns(r, L: Lang, product: str, intent: str, d: dict, channel: str):
         C(r.choice(m.IDENTITY_YES))
         intro = ""
     ends = m.PITCH_END.get(product, m.PITCH_END["default"])
-    if r.random() < (0.3 if L.zh else 0.12):
+    if r.random() < (0.6 if L.zh else 0.12):
         qq, qa = r.choice(m.QUALIFY)
         R(r.choice(m.PITCH_PREFIX) + r.choice(qq))
         C(r.choice(qa))
-    detail = r.choice(m.PITCH_DETAIL[product]) if (L.zh and r.random() < 0.7) else ""
+    detail = r.choice(m.PITCH_DETAIL[product]) if (L.zh and r.random() < 0.9) else ""
     R(intro + r.choice(m.PITCH_PREFIX) + r.choice(m.PITCH[product]) + detail + r.choice(ends))
 
     # body moves
@@ -287,10 +287,10 @@ def build_turns(r, L: Lang, product: str, intent: str, d: dict, channel: str):
     n_neg = [0, 1, 2][_w(r, {"interested": [0.75, 0.25, 0.0], "asks_for_human": [0.6, 0.35, 0.05],
                             "call_back_later": [0.55, 0.35, 0.10], "not_interested": [0.45, 0.40, 0.15],
                             "complaint": [0.85, 0.15, 0.0]}[intent])]
-    n_off = [0, 1, 2][_w(r, [0.74, 0.21, 0.05])]
+    n_off = [0, 1, 2][_w(r, [0.55, 0.33, 0.12])]
     moves = ["pos"] * n_pos + ["neg"] * n_neg + ["off"] * n_off
     r.shuffle(moves)
-    if r.random() < 0.45:
+    if r.random() < 0.6:
         moves.insert(0, "bc")
     if r.random() < 0.2:
         moves.insert(r.randint(0, len(moves)), "bc")
