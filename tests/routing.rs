@@ -885,6 +885,131 @@ async fn multi_region_manager_pulls_fairly(h: H) {
     h.assert_sound().await;
 }
 
+async fn review_fixes_round_trips_and_queue_hygiene(h: H) {
+    let r = &h.router;
+    let (east, west) = (region("east"), region("west"));
+    let (eb, wb) = (
+        BranchId::parse("east-b1").unwrap(),
+        BranchId::parse("west-b1").unwrap(),
+    );
+    // A lead moved away and back again is found, routed, and sound.
+    let lead = ingest(&h, Lead::new("rt1", "rt-c1", Route::Remote, 50)).await;
+    r.move_lead(&lead.lead_id, &west, &wb).await.unwrap();
+    let back = r.move_lead(&lead.lead_id, &east, &eb).await.unwrap();
+    assert_eq!(back.state, LeadState::RemoteQueued);
+    let rec = r.get_lead(&lead.lead_id).await.unwrap();
+    assert_eq!(rec.region, east);
+    assert!(
+        rec.history
+            .iter()
+            .filter(|e| e.action == "handoff_in")
+            .count()
+            == 2
+    );
+    h.assert_sound().await;
+    // An unfinished hand-off to one region refuses a move to another.
+    let other = ingest(&h, Lead::new("rt2", "rt-c2", Route::Remote, 50)).await;
+    r.handoff_out(&east, &other.lead_id, &west, &wb)
+        .await
+        .unwrap();
+    let err = r
+        .handoff_out(
+            &east,
+            &other.lead_id,
+            &region("north"),
+            &BranchId::parse("north-b1").unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RoutingError::FailedPrecondition(_)),
+        "{err:?}"
+    );
+    assert_eq!(r.resume_handoffs(&east).await.unwrap(), 1);
+    h.assert_sound().await;
+
+    // An unplaceable lead at the head of the unassigned list does not block others.
+    let mut loan = Lead::new("ua1", "ua-c1", Route::Referral, 90);
+    loan.product = Product::Loan;
+    let loan = ingest(&h, loan).await;
+    h.clock.advance(Duration::from_secs(1));
+    let wealth = ingest(&h, Lead::new("ua2", "ua-c2", Route::Referral, 90)).await;
+    assert_eq!(loan.destination.kind, DestinationKind::BranchUnassigned);
+    assert_eq!(wealth.destination.kind, DestinationKind::BranchUnassigned);
+    let mut o = offline("o9", "east", "east-b1", 5); // wealth and fund only
+    o.available = false;
+    r.upsert_manager(&o).await.unwrap();
+    r.set_availability(&mgr("o9"), true).await.unwrap();
+    assert_eq!(
+        state_of(&r.get_lead(&wealth.lead_id).await.unwrap()),
+        LeadState::ReferralOffered
+    );
+    assert_eq!(
+        state_of(&r.get_lead(&loan.lead_id).await.unwrap()),
+        LeadState::BranchUnassigned
+    );
+    h.assert_sound().await;
+
+    // After leaving the referral tier, the same manager may be offered it again.
+    let w_offer = r
+        .get_lead(&wealth.lead_id)
+        .await
+        .unwrap()
+        .field("offer_id")
+        .to_string();
+    r.accept(&mgr("o9"), &wealth.lead_id, &w_offer)
+        .await
+        .unwrap();
+    r.complete_referral(
+        &mgr("o9"),
+        &wealth.lead_id,
+        ReferralOutcome::ReturnToRemote,
+        "phone first",
+    )
+    .await
+    .unwrap();
+    r.upsert_manager(&remote("rz", &["east"], 10))
+        .await
+        .unwrap();
+    let l = r.pull(&mgr("rz"), 10, None).await.unwrap();
+    let mine = l.iter().find(|x| x.lead_id == wealth.lead_id).unwrap();
+    let esc = r
+        .escalate(&mgr("rz"), &mine.lead_id, &mine.lease_id, "ready to sign")
+        .await
+        .unwrap();
+    assert_eq!(esc.destination.unwrap().manager, Some(mgr("o9")));
+    h.assert_sound().await;
+
+    // A remote manager going away: its own queue goes to the pool; new leads too.
+    let mut own = Lead::new("pq1", "pq-c1", Route::Remote, 40);
+    own.remote = Some("rz");
+    assert_eq!(
+        ingest(&h, own).await.destination.kind,
+        DestinationKind::RemotePersonal
+    );
+    r.set_availability(&mgr("rz"), false).await.unwrap();
+    let mut own2 = Lead::new("pq2", "pq-c2", Route::Remote, 40);
+    own2.remote = Some("rz");
+    assert_eq!(
+        ingest(&h, own2).await.destination.kind,
+        DestinationKind::RemotePool
+    );
+    let stats = r.queue_stats(Some(&east)).await.unwrap();
+    assert!(stats
+        .queues
+        .iter()
+        .all(|q| !(q.queue == "remote_personal" && q.owner == "rz")));
+    h.assert_sound().await;
+
+    // A complaint parks the lead; a later calm call routes it again.
+    let c = ingest(&h, Lead::new("sf1", "sf-c1", Route::ServiceFollowup, 60)).await;
+    assert_eq!(c.state, LeadState::ServiceFollowup);
+    let again = ingest(&h, Lead::new("sf2", "sf-c1", Route::Remote, 60)).await;
+    assert!(again.joined);
+    assert_eq!(again.state, LeadState::RemoteQueued);
+    h.assert_sound().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),+ $(,)?) => {
         mod single {
@@ -913,4 +1038,5 @@ on_both!(
     sweeper_racing_completions,
     interrupted_handoff_resumes,
     multi_region_manager_pulls_fairly,
+    review_fixes_round_trips_and_queue_hygiene,
 );

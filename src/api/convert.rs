@@ -586,3 +586,22 @@ pub fn referral_outcome_from_pb(v: i32) -> Result<ReferralOutcome, ApiError> {
         _ => Err(bad("outcome", "CompleteReferral accepts CONVERTED, NOT_INTERESTED, RETURN_TO_REMOTE, RETURN_TO_INCUBATION")),
     }
 }
+
+/// The request field a model feature comes from (for error messages).
+pub fn wire_field(feature: &str) -> String {
+    match feature {
+        "turns" | "turn_count" => "interaction.turns".into(),
+        "product" => "interaction.product".into(),
+        "duration_s" => "interaction.call.duration_seconds".into(),
+        "hour_of_day" | "channel" => format!("interaction.call.{feature}"),
+        "aum_band"
+        | "age_band"
+        | "tenure_years"
+        | "products_held"
+        | "digital_logins_30d"
+        | "past_campaign_contacts"
+        | "past_campaign_responses"
+        | "risk_assessment" => format!("interaction.features.{feature}"),
+        other => other.to_string(),
+    }
+}

@@ -32,7 +32,16 @@ impl From<ScoringError> for ApiError {
 
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
-        let msg = e.to_string();
+        let msg = match &e {
+            // The scorer names model features; clients know request fields.
+            ApiError::Funnel(FunnelError::Scoring(ScoringError::InvalidInput {
+                field,
+                reason,
+            })) => {
+                format!("{}: {reason}", super::convert::wire_field(field))
+            }
+            _ => e.to_string(),
+        };
         let code = match &e {
             ApiError::Unauthenticated(_) => Code::Unauthenticated,
             ApiError::PermissionDenied(_) => Code::PermissionDenied,

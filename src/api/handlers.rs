@@ -173,6 +173,7 @@ impl pb::intake_server::Intake for Api {
             let window = self.stream_window;
             let (tx, rx) = tokio::sync::mpsc::channel(window);
             let api = self.clone();
+            let mut shutdown = self.shutdown.clone();
             // At most `window` items in flight: the inbound stream is not read
             // further until results are sent, which is the back-pressure.
             tokio::spawn(async move {
@@ -180,6 +181,8 @@ impl pb::intake_server::Intake for Api {
                 let mut open = true;
                 loop {
                     tokio::select! {
+                        // On shutdown, stop reading: finish what is in flight.
+                        _ = shutdown.changed(), if open => open = false,
                         item = inbound.next(), if open && in_flight.len() < window => match item {
                             Some(Ok(item)) => {
                                 let api = api.clone();
@@ -244,8 +247,17 @@ impl pb::remote_desk_server::RemoteDesk for Api {
             .await;
             let mut leads = Vec::with_capacity(leases.len());
             for (l, rec) in leases.iter().zip(records) {
+                // The leases are taken: return them even if a summary could
+                // not be read (the manager can GetLead it).
+                let summary = match rec {
+                    Ok(rec) => summary_to_pb(&rec),
+                    Err(e) => {
+                        tracing::warn!(lead = %l.lead_id, error = %e, "leased lead without summary");
+                        pb::LeadSummary { lead_id: l.lead_id.to_string(), region_id: l.region.to_string(), ..Default::default() }
+                    }
+                };
                 leads.push(pb::LeasedLead {
-                    lead: Some(summary_to_pb(&rec?)),
+                    lead: Some(summary),
                     lease_id: l.lease_id.clone(),
                     lease_expires_at: Some(ms_to_timestamp(l.expires_at_ms)),
                 });
@@ -420,6 +432,14 @@ impl pb::referrals_server::Referrals for Api {
                                     continue;
                                 }
                                 let Ok(rec) = router.get_lead(&o.lead_id).await else { continue };
+                                // Between the reads the offer may have moved on: never show
+                                // a lead to a manager it is not offered to.
+                                let still_mine = rec.field("state") == "referral_offered"
+                                    && rec.owner().as_ref() == Some(&me)
+                                    && rec.field("offer_id") == o.offer_id;
+                                if !still_mine {
+                                    continue;
+                                }
                                 let ev = pb::referral_event::Event::Offered(pb::ReferralOffered {
                                     offer_id: o.offer_id.clone(),
                                     lead: Some(lead_to_pb(&rec)),

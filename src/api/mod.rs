@@ -153,13 +153,24 @@ pub async fn run(
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let health_on_stop = health.clone();
+    let stop_tx = Arc::new(stop_tx);
+    let stop_on_signal = stop_tx.clone();
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: draining in-flight requests");
         health_on_stop
             .set_not_serving::<pb::intake_server::IntakeServer<Api>>()
             .await;
-        let _ = stop_tx.send(true);
+        health_on_stop
+            .set_not_serving::<pb::remote_desk_server::RemoteDeskServer<Api>>()
+            .await;
+        health_on_stop
+            .set_not_serving::<pb::referrals_server::ReferralsServer<Api>>()
+            .await;
+        health_on_stop
+            .set_not_serving::<pb::admin_server::AdminServer<Api>>()
+            .await;
+        let _ = stop_on_signal.send(true);
         let _ = drained_tx.send(());
     };
 
@@ -191,6 +202,8 @@ pub async fn run(
             Ok(())
         }
     };
+    // Also when serving failed before any signal: stop the background tasks.
+    let _ = stop_tx.send(true);
     let _ = sweeper_task.await;
     let _ = metrics_task.await;
     stats_task.abort();

@@ -490,6 +490,7 @@ pub struct Router {
     cfg_json: Arc<str>,
     clock: Arc<dyn Clock>,
     pull_rotation: Arc<AtomicUsize>,
+    noted_regions: Arc<std::sync::Mutex<std::collections::HashSet<RegionId>>>,
 }
 
 impl Router {
@@ -502,6 +503,7 @@ impl Router {
             cfg_json,
             clock,
             pull_rotation: Arc::new(AtomicUsize::new(0)),
+            noted_regions: Arc::default(),
         }
     }
 
@@ -561,7 +563,9 @@ impl Router {
                 "not_found" => RoutingError::NotFound(e.msg),
                 "not_owner" => RoutingError::NotOwner(e.msg),
                 "lease_lost" | "offer_gone" | "held" | "closed" | "already_moved"
-                | "unavailable" | "not_registered" => RoutingError::FailedPrecondition(e.msg),
+                | "handoff_pending" | "unavailable" | "not_registered" => {
+                    RoutingError::FailedPrecondition(e.msg)
+                }
                 _ => RoutingError::Protocol(format!("{}: {}", e.err, e.msg)),
             });
         }
@@ -572,13 +576,26 @@ impl Router {
         serde_json::from_value(v).map_err(|e| RoutingError::Protocol(e.to_string()))
     }
 
+    /// Adds a region to the set the sweeper walks. Done before a region's
+    /// first write (idempotent); remembered per process to save round trips.
     async fn note_region(&self, region: &RegionId) -> Result<(), RoutingError> {
+        if self
+            .noted_regions
+            .lock()
+            .map(|s| s.contains(region))
+            .unwrap_or(false)
+        {
+            return Ok(());
+        }
         let mut conn = self.conn.clone();
         let _: () = redis::cmd("SADD")
             .arg(self.regions_key())
             .arg(region.as_str())
             .query_async(&mut conn)
             .await?;
+        if let Ok(mut s) = self.noted_regions.lock() {
+            s.insert(region.clone());
+        }
         Ok(())
     }
 
@@ -615,6 +632,7 @@ impl Router {
             .as_ref()
             .map(|m| m.as_str())
             .unwrap_or("");
+        self.note_region(&req.region).await?;
         let v = self
             .run(
                 &self.scripts.ingest,
@@ -661,9 +679,6 @@ impl Router {
             state: LeadState::parse(&raw.state)
                 .map_err(|e| RoutingError::Protocol(e.to_string()))?,
         };
-        if !outcome.replayed && !outcome.joined {
-            self.note_region(&req.region).await?;
-        }
         Ok(outcome)
     }
 

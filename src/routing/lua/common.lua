@@ -132,7 +132,10 @@ local function offer_to(id, m, action, reason)
   leave_place(id)
   enter_place(id, k('offers', m), deadline, k('dl', 'offer'), deadline)
   redis.call('HSET', lk, 'owner', m, 'offer_id', offer_id, 'offer_deadline', deadline)
+  -- `tried`: offered in this referral episode (never the same one twice);
+  -- `offered`: ever offered (tells a stale offer from a stranger's request).
   redis.call('SADD', k('tried', id), m)
+  redis.call('SADD', k('offered', id), m)
   redis.call('HSET', k('mgr', m), 'last_assigned', NOW)
   set_state(id, 'referral_offered', action, reason, m)
   return offer_id
@@ -158,11 +161,14 @@ end
 -- unassigned leads that now have an eligible manager.
 local function retry_unassigned(branch)
   local placed = 0
-  for _, id in ipairs(redis.call('ZRANGE', k('unassigned', branch), 0, 9)) do
+  -- Oldest first; a lead nobody can take (product, everyone tried) does not
+  -- block the ones behind it. Bounded work per call.
+  for _, id in ipairs(redis.call('ZRANGE', k('unassigned', branch), 0, 19)) do
     local m = pick_offline(id)
-    if not m then break end
-    offer_to(id, m, 'offered', 'retry from branch unassigned list')
-    placed = placed + 1
+    if m then
+      offer_to(id, m, 'offered', 'retry from branch unassigned list')
+      placed = placed + 1
+    end
   end
   return placed
 end
@@ -174,10 +180,12 @@ local function enqueue_remote(id, action, reason, prefer_manager)
   local m = prefer_manager
   if m == nil or m == '' then m = l[3] end
   leave_place(id)
+  -- Leaving the referral tier ends the referral episode.
+  redis.call('DEL', k('tried', id))
   local kind, place, owner = 'remote_pool', k('pool', l[2]), ''
   if m and m ~= '' then
-    local h = redis.call('HMGET', k('mgr', m), 'tier', 'products')
-    if h[1] == 'remote' and qualified(h[2], l[2]) then
+    local h = redis.call('HMGET', k('mgr', m), 'tier', 'products', 'available')
+    if h[1] == 'remote' and h[3] == '1' and qualified(h[2], l[2]) then
       kind, place, owner = 'remote_personal', k('mq', m), m
     end
   end
@@ -190,6 +198,7 @@ end
 
 local function incubate(id, action, reason)
   leave_place(id)
+  redis.call('DEL', k('tried', id))
   redis.call('HSET', lead_key(id), 'owner', '', 'incubated_at', NOW)
   enter_place(id, k('incubation'), NOW + CFG.review_ms, nil, nil)
   set_state(id, 'incubating', action, reason)
@@ -198,6 +207,7 @@ end
 
 local function service_followup(id, action, reason)
   leave_place(id)
+  redis.call('DEL', k('tried', id))
   redis.call('HSET', lead_key(id), 'owner', '')
   enter_place(id, k('followup'), NOW, nil, nil)
   set_state(id, 'service_followup', action, reason)
@@ -217,8 +227,10 @@ local function route(id, r, action, reason)
 end
 
 -- Tier of a place, for "a lead may move up a tier, never down by a re-score".
+-- A service follow-up ranks below all: a later call that is not a complaint
+-- routes the lead again.
 local TIER_OF_STATE = {
-  incubating = 0, remote_queued = 1, remote_callback = 1,
+  service_followup = -1, incubating = 0, remote_queued = 1, remote_callback = 1,
   branch_unassigned = 2, referral_offered = 2,
 }
 local TIER_OF_ROUTE = {incubation = 0, remote = 1, referral = 2}

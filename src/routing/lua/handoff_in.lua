@@ -8,7 +8,12 @@ for i = 1, #snap.lead, 2 do f[snap.lead[i]] = snap.lead[i + 1] end
 local id = f.id
 local lk = lead_key(id)
 if redis.call('EXISTS', lk) == 1 then
-  return cjson.encode({lead_id = id, already = true, state = redis.call('HGET', lk, 'state')})
+  if redis.call('HGET', lk, 'state') ~= 'moved_out' then
+    return cjson.encode({lead_id = id, already = true, state = redis.call('HGET', lk, 'state')})
+  end
+  -- The forward the lead left when it moved away from here before: the lead
+  -- itself comes back in its place.
+  redis.call('DEL', lk, k('hist', id), k('ix', id), k('iids', id), k('tried', id), k('offered', id), k('leasers', id))
 end
 f.branch = snap.to_branch
 f.rm = ''

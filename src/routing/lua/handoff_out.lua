@@ -7,7 +7,13 @@ local lk = lead_key(id)
 local state = redis.call('HGET', lk, 'state')
 if not state then return fail('not_found', 'lead ' .. id .. ' not found') end
 local pending = redis.call('GET', k('handoff', id))
-if pending then return pending end
+if pending then
+  -- Resuming is idempotent; a different destination must wait for it.
+  if cjson.decode(pending).to ~= to then
+    return fail('handoff_pending', 'lead ' .. id .. ' is already moving to another region')
+  end
+  return pending
+end
 if state == 'moved_out' then
   return fail('already_moved', 'lead ' .. id .. ' already moved to ' .. tostring(redis.call('HGET', lk, 'forward')))
 end

@@ -16,8 +16,22 @@ local function withdraw_offers(m)
   return moved
 end
 
+-- A remote manager going away: its own queue goes to the team pools (the
+-- leads it holds under a lease stay with it until they end).
+local function release_personal_queue(m)
+  local moved = 0
+  for _, id in ipairs(redis.call('ZRANGE', k('mq', m), 0, -1)) do
+    enqueue_remote(id, 'requeued', m .. ' became unavailable', '')
+    moved = moved + 1
+  end
+  return moved
+end
+
 local function after_change(m, tier, branch, available)
-  if tier ~= 'offline' then return 0, 0 end
+  if tier ~= 'offline' then
+    if available then return 0, 0 end
+    return release_personal_queue(m), 0
+  end
   if available then return 0, retry_unassigned(branch) end
   return withdraw_offers(m), 0
 end

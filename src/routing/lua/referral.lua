@@ -6,7 +6,7 @@ local m, id, op, offer_id, note = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local lk = lead_key(id)
 local l = redis.call('HMGET', lk, 'state', 'owner', 'offer_id', 'offer_deadline', 'branch')
 if not l[1] then return fail('not_found', 'lead ' .. id .. ' not found') end
-local was_offered = redis.call('SISMEMBER', k('tried', id), m) == 1
+local was_offered = redis.call('SISMEMBER', k('offered', id), m) == 1
 local branch = l[5]
 
 if op == 'accept' or op == 'decline' then
