@@ -244,6 +244,9 @@ fn main() {
             leased += got;
         }
         let (pull_calls, pull_usec) = evalsha_stats(server.port);
+        if std::env::var("FUNNEL_BENCH_COMMANDSTATS").is_ok() {
+            println!("{}", cli(server.port, &["INFO", "commandstats"]));
+        }
 
         // The ceiling on the same server.
         let bench = Command::new("redis-benchmark")

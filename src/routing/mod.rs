@@ -14,7 +14,7 @@
 //! | `lead:<id>` | hash | the lead: ids, product, branch, state, owner, score snapshot, `place`, `deadline` |
 //! | `hist:<id>` | list | the lead's audit trail, in order (JSON events) |
 //! | `ix:<id>` / `iids:<id>` | list / set | every interaction (transcript + its score) / their ids |
-//! | `tried:<id>` / `leasers:<id>` | set | offline managers offered this lead / remote managers who leased it |
+//! | `tried:<id>` / `offered:<id>` | set | offline managers offered this lead in this referral episode / ever |
 //! | `idem:<interaction>` | string | the result of ingesting that interaction (idempotency, with TTL) |
 //! | `cust:<customer>` | string | the customer's open lead |
 //! | `pool:<product>` / `mq:<manager>` | zset | remote team pool / a manager's own queue, by priority |

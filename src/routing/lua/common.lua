@@ -14,8 +14,11 @@ local NOW = tonumber(ARGV[1])
 local ACTOR = ARGV[2]
 local CFG = cjson.decode(ARGV[3])
 
-local function k(...)
-  return P .. ':' .. table.concat({...}, ':')
+-- Key of this shard; written out (no varargs table) as it runs on every step.
+local function k(a, b, c)
+  if c then return P .. ':' .. a .. ':' .. b .. ':' .. c end
+  if b then return P .. ':' .. a .. ':' .. b end
+  return P .. ':' .. a
 end
 local function lead_key(id) return k('lead', id) end
 
@@ -30,8 +33,8 @@ local function priority(score, queued_at)
 end
 
 -- Per-lead history (readable in order) and the shard's append-only stream.
-local function audit(id, action, from, to, reason, manager)
-  local l = redis.call('HMGET', lead_key(id), 'probability', 'bucket', 'model_version', 'owner')
+-- `l` = the lead's probability, bucket, model_version, owner.
+local function emit(id, action, from, to, reason, manager, l)
   local ev = cjson.encode({
     at = NOW, lead = id, actor = ACTOR, action = action,
     from = from or '', to = to or '', reason = reason or '',
@@ -42,23 +45,35 @@ local function audit(id, action, from, to, reason, manager)
   redis.call('XADD', k('audit'), 'MAXLEN', '~', CFG.audit_maxlen, '*', 'lead', id, 'event', ev)
 end
 
+local function audit(id, action, from, to, reason, manager)
+  emit(id, action, from, to, reason, manager,
+    redis.call('HMGET', lead_key(id), 'probability', 'bucket', 'model_version', 'owner'))
+end
+
 -- A lead is always in exactly one place: one sorted set named in its `place`
 -- field (empty once closed), plus at most one deadline set named in `deadline`.
+-- Bucket of a lead read by leave_place, reused by enter_place in the same
+-- script (the bucket does not change in between).
+local BUCKET = {}
+
 local function leave_place(id)
   local lk = lead_key(id)
   local f = redis.call('HMGET', lk, 'place', 'deadline', 'bucket')
+  BUCKET[id] = f[3] or ''
   if f[1] and f[1] ~= '' and redis.call('ZREM', f[1], id) == 1 then
-    redis.call('HINCRBY', k('qcount'), f[1] .. '|' .. (f[3] or ''), -1)
+    redis.call('HINCRBY', k('qcount'), f[1] .. '|' .. BUCKET[id], -1)
   end
   if f[2] and f[2] ~= '' then redis.call('ZREM', f[2], id) end
   redis.call('HSET', lk, 'place', '', 'deadline', '')
+  return f[1] or ''
 end
 
 -- Per-queue, per-bucket counts are kept as leads move, so queue statistics
 -- never have to scan a queue.
 local function enter_place(id, place, score, deadline_key, due)
   if redis.call('ZADD', place, score, id) == 1 then
-    redis.call('HINCRBY', k('qcount'), place .. '|' .. (redis.call('HGET', lead_key(id), 'bucket') or ''), 1)
+    local bucket = BUCKET[id] or redis.call('HGET', lead_key(id), 'bucket') or ''
+    redis.call('HINCRBY', k('qcount'), place .. '|' .. bucket, 1)
   end
   if deadline_key then
     redis.call('ZADD', deadline_key, due, id)
@@ -68,9 +83,9 @@ end
 
 local function set_state(id, to, action, reason, manager)
   local lk = lead_key(id)
-  local from = redis.call('HGET', lk, 'state')
+  local l = redis.call('HMGET', lk, 'state', 'probability', 'bucket', 'model_version', 'owner')
   redis.call('HSET', lk, 'state', to, 'updated_at', NOW)
-  audit(id, action, from, to, reason, manager)
+  emit(id, action, l[1], to, reason, manager, {l[2], l[3], l[4], l[5]})
 end
 
 -- Manager load is derived, never counted: leads held plus pending offers.

@@ -13,7 +13,7 @@ if redis.call('EXISTS', lk) == 1 then
   end
   -- The forward the lead left when it moved away from here before: the lead
   -- itself comes back in its place.
-  redis.call('DEL', lk, k('hist', id), k('ix', id), k('iids', id), k('tried', id), k('offered', id), k('leasers', id))
+  redis.call('DEL', lk, k('hist', id), k('ix', id), k('iids', id), k('tried', id), k('offered', id))
 end
 f.branch = snap.to_branch
 f.rm = ''

@@ -9,7 +9,16 @@ local lk = lead_key(id)
 local l = redis.call('HMGET', lk, 'state', 'owner', 'lease_id', 'branch', 'pulled_from')
 if not l[1] then return fail('not_found', 'lead ' .. id .. ' not found') end
 if l[1] ~= 'remote_leased' or l[2] ~= m or l[3] ~= lease_id then
-  if redis.call('SISMEMBER', k('leasers', id), m) == 1 then
+  -- Did this manager ever lease it? (The error path only: read the history.)
+  local leased_before = false
+  local needle = '"manager":"' .. m .. '"'
+  for _, ev in ipairs(redis.call('LRANGE', k('hist', id), 0, -1)) do
+    if string.find(ev, '"action":"leased"', 1, true) and string.find(ev, needle, 1, true) then
+      leased_before = true
+      break
+    end
+  end
+  if leased_before then
     return fail('lease_lost', 'lease ' .. lease_id .. ' on ' .. id .. ' is no longer held (expired or released)')
   end
   return fail('not_owner', 'lead ' .. id .. ' is not leased to ' .. m)

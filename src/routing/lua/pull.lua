@@ -38,18 +38,25 @@ table.sort(heads, function(a, b)
   return a.id < b.id
 end)
 
+-- The hot path, written out: one read and one write of the lead hash per
+-- leased lead (the generic leave_place/enter_place/set_state would do four).
 local leases = {}
+local held, dl = k('held', m), k('dl', 'lease')
 for i = 1, math.min(want, #heads) do
   local id = heads[i].id
   local lk = lead_key(id)
-  local from = redis.call('HGET', lk, 'place')
+  local f = redis.call('HMGET', lk, 'place', 'bucket', 'state', 'probability', 'model_version')
+  local from, bucket = f[1], f[2] or ''
+  redis.call('ZREM', from, id)
+  redis.call('HINCRBY', k('qcount'), from .. '|' .. bucket, -1)
   local lease_id = tostring(redis.call('INCR', k('seq', 'lease')))
   local expires = NOW + lease_ms
-  leave_place(id)
-  enter_place(id, k('held', m), NOW, k('dl', 'lease'), expires)
-  redis.call('HSET', lk, 'owner', m, 'lease_id', lease_id, 'pulled_from', from)
-  redis.call('SADD', k('leasers', id), m)
-  set_state(id, 'remote_leased', 'leased', 'pulled by ' .. m, m)
+  redis.call('ZADD', held, NOW, id)
+  redis.call('HINCRBY', k('qcount'), held .. '|' .. bucket, 1)
+  redis.call('ZADD', dl, expires, id)
+  redis.call('HSET', lk, 'place', held, 'deadline', dl, 'owner', m, 'lease_id', lease_id,
+    'pulled_from', from, 'state', 'remote_leased', 'updated_at', NOW)
+  emit(id, 'leased', f[3], 'remote_leased', 'pulled by ' .. m, m, {f[4], bucket, f[5], m})
   leases[#leases + 1] = {lead_id = id, lease_id = lease_id, expires_at = expires}
 end
 return cjson.encode({leases = leases, capacity_left = room - #leases})
