@@ -239,29 +239,15 @@ impl pb::remote_desk_server::RemoteDesk for Api {
                 .transpose()?
                 .map(|s| Duration::from_secs(s as u64));
             let leases = self.funnel.router.pull(&me, max, lease).await?;
-            let records = futures::future::join_all(
-                leases
-                    .iter()
-                    .map(|l| self.funnel.router.get_lead(&l.lead_id)),
-            )
-            .await;
-            let mut leads = Vec::with_capacity(leases.len());
-            for (l, rec) in leases.iter().zip(records) {
-                // The leases are taken: return them even if a summary could
-                // not be read (the manager can GetLead it).
-                let summary = match rec {
-                    Ok(rec) => summary_to_pb(&rec),
-                    Err(e) => {
-                        tracing::warn!(lead = %l.lead_id, error = %e, "leased lead without summary");
-                        pb::LeadSummary { lead_id: l.lead_id.to_string(), region_id: l.region.to_string(), ..Default::default() }
-                    }
-                };
-                leads.push(pb::LeasedLead {
-                    lead: Some(summary),
+            // The pull script returns what the list shows: no further reads.
+            let leads = leases
+                .iter()
+                .map(|l| pb::LeasedLead {
+                    lead: Some(summary_to_pb(&l.summary)),
                     lease_id: l.lease_id.clone(),
                     lease_expires_at: Some(ms_to_timestamp(l.expires_at_ms)),
-                });
-            }
+                })
+                .collect();
             Ok(pb::PullLeadsResponse { leads })
         })
         .await

@@ -284,6 +284,8 @@ pub struct Lease {
     pub region: RegionId,
     pub lease_id: String,
     pub expires_at_ms: i64,
+    /// The lead as the pull left it, with its latest interaction (no history).
+    pub summary: LeadRecord,
 }
 
 /// One audit event of a lead.
@@ -859,9 +861,13 @@ impl Router {
         let n = entry.shards.len();
         let start = self.pull_rotation.fetch_add(1, Ordering::Relaxed) % n;
         let order: Vec<&RegionId> = (0..n).map(|i| &entry.shards[(start + i) % n]).collect();
-        let mut loads = Vec::with_capacity(n);
-        for r in &order {
-            loads.push(self.load_in(r, m).await?);
+        // Capacity across shards needs the other shards' loads; within one
+        // shard the script counts it itself.
+        let mut loads = vec![0; n];
+        if n > 1 {
+            for (i, r) in order.iter().enumerate() {
+                loads[i] = self.load_in(r, m).await?;
+            }
         }
         let total_load: u64 = loads.iter().sum();
         let mut leases = Vec::new();
@@ -896,6 +902,8 @@ impl Router {
                     lead_id: String,
                     lease_id: String,
                     expires_at: i64,
+                    fields: std::collections::HashMap<String, String>,
+                    latest: String,
                 }
                 #[derive(Deserialize)]
                 struct Raw {
@@ -904,9 +912,21 @@ impl Router {
                 }
                 let raw: Raw = Self::parse(v)?;
                 for l in raw.leases {
+                    let lead_id = LeadId::parse(l.lead_id)
+                        .map_err(|e| RoutingError::Protocol(e.to_string()))?;
                     leases.push(Lease {
-                        lead_id: LeadId::parse(l.lead_id)
-                            .map_err(|e| RoutingError::Protocol(e.to_string()))?,
+                        summary: LeadRecord {
+                            id: lead_id.clone(),
+                            region: (*region).clone(),
+                            fields: l.fields,
+                            interactions: if l.latest.is_empty() {
+                                vec![]
+                            } else {
+                                vec![l.latest]
+                            },
+                            history: vec![],
+                        },
+                        lead_id,
                         region: (*region).clone(),
                         lease_id: l.lease_id,
                         expires_at_ms: l.expires_at,

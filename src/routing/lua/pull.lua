@@ -45,7 +45,8 @@ local held, dl = k('held', m), k('dl', 'lease')
 for i = 1, math.min(want, #heads) do
   local id = heads[i].id
   local lk = lead_key(id)
-  local f = redis.call('HMGET', lk, 'place', 'bucket', 'state', 'probability', 'model_version')
+  local f = redis.call('HMGET', lk, 'place', 'bucket', 'state', 'probability', 'model_version',
+    'customer', 'campaign', 'product', 'branch', 'attempts', 'created_at')
   local from, bucket = f[1], f[2] or ''
   redis.call('ZREM', from, id)
   redis.call('HINCRBY', k('qcount'), from .. '|' .. bucket, -1)
@@ -57,6 +58,11 @@ for i = 1, math.min(want, #heads) do
   redis.call('HSET', lk, 'place', held, 'deadline', dl, 'owner', m, 'lease_id', lease_id,
     'pulled_from', from, 'state', 'remote_leased', 'updated_at', NOW)
   emit(id, 'leased', f[3], 'remote_leased', 'pulled by ' .. m, m, {f[4], bucket, f[5], m})
-  leases[#leases + 1] = {lead_id = id, lease_id = lease_id, expires_at = expires}
+  -- What the manager's list shows, so the caller needs no further reads.
+  leases[#leases + 1] = {lead_id = id, lease_id = lease_id, expires_at = expires,
+    fields = {customer = f[6], campaign = f[7], product = f[8], branch = f[9], attempts = f[10],
+              created_at = f[11], updated_at = tostring(NOW), state = 'remote_leased', owner = m,
+              bucket = bucket, probability = f[4], model_version = f[5]},
+    latest = redis.call('LINDEX', k('ix', id), -1) or ''}
 end
 return cjson.encode({leases = leases, capacity_left = room - #leases})
