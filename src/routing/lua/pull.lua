@@ -62,7 +62,6 @@ for i = 1, math.min(want, #heads) do
   leases[#leases + 1] = {lead_id = id, lease_id = lease_id, expires_at = expires,
     fields = {customer = f[6], campaign = f[7], product = f[8], branch = f[9], attempts = f[10],
               created_at = f[11], updated_at = tostring(NOW), state = 'remote_leased', owner = m,
-              bucket = bucket, probability = f[4], model_version = f[5]},
-    latest = redis.call('LINDEX', k('ix', id), -1) or ''}
+              bucket = bucket, probability = f[4], model_version = f[5]}}
 end
 return cjson.encode({leases = leases, capacity_left = room - #leases})
