@@ -839,8 +839,13 @@ impl Router {
     }
 
     /// Pulls up to `max` leads under a lease, fairly across the shards the
-    /// manager serves: each pull starts at the next shard in rotation and
-    /// first takes an even share from every shard, then fills up.
+    /// manager serves: every shard is first asked for an even share (all at
+    /// once), then, if some had fewer, the rest is filled up shard by shard,
+    /// starting at the next shard in rotation.
+    ///
+    /// Capacity spans shards: each shard's script is told the load held
+    /// elsewhere *plus* the shares asked of the other shards at the same
+    /// time, so concurrent shares never overshoot the manager's capacity.
     #[tracing::instrument(skip_all, fields(manager = %m, max))]
     pub async fn pull(
         &self,
@@ -857,96 +862,111 @@ impl Router {
         let lease = lease
             .unwrap_or(self.cfg.lease_default)
             .min(self.cfg.lease_max);
-        let lease_ms = lease.as_millis().to_string();
         let n = entry.shards.len();
         let start = self.pull_rotation.fetch_add(1, Ordering::Relaxed) % n;
         let order: Vec<&RegionId> = (0..n).map(|i| &entry.shards[(start + i) % n]).collect();
-        // Capacity across shards needs the other shards' loads; within one
-        // shard the script counts it itself.
-        let mut loads = vec![0; n];
-        if n > 1 {
-            for (i, r) in order.iter().enumerate() {
-                loads[i] = self.load_in(r, m).await?;
-            }
+        let max = max as usize;
+        if n == 1 {
+            // Within one shard the script counts the load itself.
+            return self.pull_in(order[0], m, max, 0, lease).await;
         }
+        let loads = futures::future::try_join_all(order.iter().map(|r| self.load_in(r, m))).await?;
         let total_load: u64 = loads.iter().sum();
-        let mut leases = Vec::new();
-        let share = (max as usize).div_ceil(n);
-        for pass in 0..2 {
-            for (i, region) in order.iter().enumerate() {
-                let want =
-                    (max as usize - leases.len()).min(if pass == 0 { share } else { usize::MAX });
-                if want == 0 {
-                    break;
-                }
-                let elsewhere = total_load - loads[i]
-                    + leases
-                        .iter()
-                        .filter(|l: &&Lease| &l.region != *region)
-                        .count() as u64;
-                let v = self
-                    .run(
-                        &self.scripts.pull,
-                        region,
-                        &Actor::Manager(m.clone()),
-                        &[
-                            m.as_str(),
-                            &want.to_string(),
-                            &lease_ms,
-                            &elsewhere.to_string(),
-                        ],
-                    )
-                    .await?;
-                #[derive(Deserialize)]
-                struct RawLease {
-                    lead_id: String,
-                    lease_id: String,
-                    expires_at: i64,
-                    fields: std::collections::HashMap<String, String>,
-                }
-                #[derive(Deserialize)]
-                struct Raw {
-                    #[serde(deserialize_with = "lua_list")]
-                    leases: Vec<RawLease>,
-                }
-                let raw: Raw = Self::parse(v)?;
-                // The latest interaction of each (its score, shown in the list):
-                // one pipelined read, kept out of the script's CPU time.
-                let mut latest_read = redis::pipe();
-                for l in &raw.leases {
-                    latest_read
-                        .cmd("LINDEX")
-                        .arg(self.key(region, &format!("ix:{}", l.lead_id)))
-                        .arg(-1);
-                }
-                let latest: Vec<Option<String>> = if raw.leases.is_empty() {
-                    vec![]
-                } else {
-                    latest_read.query_async(&mut self.conn.clone()).await?
-                };
-                for (l, latest) in raw.leases.into_iter().zip(latest) {
-                    let lead_id = LeadId::parse(l.lead_id)
-                        .map_err(|e| RoutingError::Protocol(e.to_string()))?;
-                    leases.push(Lease {
-                        summary: LeadRecord {
-                            id: lead_id.clone(),
-                            region: (*region).clone(),
-                            fields: l.fields,
-                            interactions: latest.into_iter().collect(),
-                            history: vec![],
-                        },
-                        lead_id,
-                        region: (*region).clone(),
-                        lease_id: l.lease_id,
-                        expires_at_ms: l.expires_at,
-                    });
-                }
-            }
-            if leases.len() >= max as usize || n == 1 {
+        let share = max.div_ceil(n);
+        let shares: Vec<usize> = (0..n)
+            .map(|i| share.min(max.saturating_sub(i * share)))
+            .collect();
+        let asked: usize = shares.iter().sum();
+        let first = futures::future::try_join_all(order.iter().enumerate().map(|(i, r)| {
+            let elsewhere = total_load - loads[i] + (asked - shares[i]) as u64;
+            self.pull_in(r, m, shares[i], elsewhere, lease)
+        }))
+        .await?;
+        let mut leases: Vec<Lease> = first.into_iter().flatten().collect();
+        for (i, region) in order.iter().enumerate() {
+            let want = max - leases.len();
+            if want == 0 {
                 break;
             }
+            let here = leases.iter().filter(|l| &l.region == *region).count() as u64;
+            let elsewhere = total_load - loads[i] + leases.len() as u64 - here;
+            leases.extend(self.pull_in(region, m, want, elsewhere, lease).await?);
         }
         Ok(leases)
+    }
+
+    /// One shard's part of a pull: the script, then the latest interaction of
+    /// each leased lead (its score, shown in the list) in one pipelined read,
+    /// kept out of the script's CPU time.
+    async fn pull_in(
+        &self,
+        region: &RegionId,
+        m: &ManagerId,
+        want: usize,
+        elsewhere: u64,
+        lease: Duration,
+    ) -> Result<Vec<Lease>, RoutingError> {
+        if want == 0 {
+            return Ok(vec![]);
+        }
+        let v = self
+            .run(
+                &self.scripts.pull,
+                region,
+                &Actor::Manager(m.clone()),
+                &[
+                    m.as_str(),
+                    &want.to_string(),
+                    &lease.as_millis().to_string(),
+                    &elsewhere.to_string(),
+                ],
+            )
+            .await?;
+        #[derive(Deserialize)]
+        struct RawLease {
+            lead_id: String,
+            lease_id: String,
+            expires_at: i64,
+            fields: std::collections::HashMap<String, String>,
+        }
+        #[derive(Deserialize)]
+        struct Raw {
+            #[serde(deserialize_with = "lua_list")]
+            leases: Vec<RawLease>,
+        }
+        let raw: Raw = Self::parse(v)?;
+        if raw.leases.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut latest_read = redis::pipe();
+        for l in &raw.leases {
+            latest_read
+                .cmd("LINDEX")
+                .arg(self.key(region, &format!("ix:{}", l.lead_id)))
+                .arg(-1);
+        }
+        let latest: Vec<Option<String>> = latest_read.query_async(&mut self.conn.clone()).await?;
+        raw.leases
+            .into_iter()
+            .zip(latest)
+            .map(|(l, latest)| {
+                let lead_id =
+                    LeadId::parse(l.lead_id).map_err(|e| RoutingError::Protocol(e.to_string()))?;
+                Ok(Lease {
+                    summary: LeadRecord {
+                        id: lead_id.clone(),
+                        region: region.clone(),
+                        fields: l.fields,
+                        interactions: latest.into_iter().collect(),
+                        history: vec![],
+                    },
+                    lead_id,
+                    region: region.clone(),
+                    lease_id: l.lease_id,
+                    expires_at_ms: l.expires_at,
+                })
+            })
+            .collect()
     }
 
     /// Finds the shard a lead lives in now, following hand-off forwards.
