@@ -10,65 +10,12 @@
 use funnel::domain::*;
 use funnel::routing::{IngestRequest, RedisConn, RedisTarget, Router, RoutingConfig, SystemClock};
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const TASKS: usize = 64;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server {
-    port: u16,
-}
-
-impl Server {
-    fn start() -> Self {
-        let port = free_port();
-        let status = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .args([
-                "--daemonize",
-                "yes",
-                "--pidfile",
-                &format!("/tmp/funnel-bench-{port}.pid"),
-            ])
-            .args(["--logfile", &format!("/tmp/funnel-bench-{port}.log")])
-            .stdout(Stdio::null())
-            .status()
-            .expect("redis-server");
-        assert!(status.success());
-        for _ in 0..100 {
-            if cli(port, &["PING"]) == "PONG" {
-                return Self { port };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        cli(self.port, &["SHUTDOWN", "NOSAVE"]);
-    }
-}
 
 fn cli(port: u16, args: &[&str]) -> String {
     let out = Command::new("redis-cli")
@@ -139,7 +86,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50_000);
-    let server = Server::start();
+    let server = funnel::local::PrivateRedis::start().expect("redis-server");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -8,7 +8,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput};
 use funnel::domain::Interaction;
 use funnel::scoring::{
-    engine, EngineOptions, Manifest, Models, ScoreRequest, Scorer, ScorerConfig, StageTimes, Turn,
+    engine, EngineOptions, Manifest, Models, ScoreRequest, Scorer, ScorerConfig, StageTimes,
 };
 use ndarray::Array2;
 use ort::session::Session;
@@ -27,22 +27,7 @@ fn holdout() -> Vec<ScoreRequest> {
         .expect("models/holdout_sample.jsonl")
         .lines()
         .map(|l| serde_json::from_str::<Interaction>(l).unwrap())
-        .map(|i| ScoreRequest {
-            turns: i
-                .turns
-                .iter()
-                .map(|t| Turn {
-                    speaker: t.speaker,
-                    text: t.text.clone(),
-                })
-                .collect(),
-            product: i.product,
-            features: i
-                .feature_values()
-                .into_iter()
-                .map(|(n, v)| (n.to_string(), v))
-                .collect(),
-        })
+        .map(|i| ScoreRequest::from(&i))
         .collect()
 }
 

@@ -3,7 +3,7 @@
 
 use crate::domain::*;
 use crate::routing::{decide_route, Destination, IngestRequest, Router, RoutingError};
-use crate::scoring::{ScoreRequest, ScoredLead, Scorer, ScoringError, Turn};
+use crate::scoring::{ScoreRequest, ScoredLead, Scorer, ScoringError};
 use crate::telemetry::Metrics;
 use std::sync::Arc;
 use std::time::Instant;
@@ -57,25 +57,6 @@ impl Funnel {
         }
     }
 
-    fn score_request(i: &Interaction) -> ScoreRequest {
-        ScoreRequest {
-            turns: i
-                .turns
-                .iter()
-                .map(|t| Turn {
-                    speaker: t.speaker,
-                    text: t.text.clone(),
-                })
-                .collect(),
-            product: i.product,
-            features: i
-                .feature_values()
-                .into_iter()
-                .map(|(n, v)| (n.to_string(), v))
-                .collect(),
-        }
-    }
-
     /// Scores and routes a batch of interactions; one result per item, in
     /// order. Scoring is one batch; routing runs the items concurrently.
     #[tracing::instrument(skip_all, fields(items = interactions.len()))]
@@ -86,7 +67,7 @@ impl Funnel {
         let t0 = Instant::now();
         let requests: Vec<_> = interactions
             .iter()
-            .map(|i| (Self::score_request(i), Some(i.campaign_id.to_string())))
+            .map(|i| (ScoreRequest::from(i), Some(i.campaign_id.to_string())))
             .collect();
         let scored = match self.scorer.score(requests).await {
             Ok(s) => s,

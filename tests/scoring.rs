@@ -30,22 +30,7 @@ fn load_models(dir: &Path) -> Result<Models, ScoringError> {
 }
 
 fn request_of(i: &Interaction) -> ScoreRequest {
-    ScoreRequest {
-        turns: i
-            .turns
-            .iter()
-            .map(|t| Turn {
-                speaker: t.speaker,
-                text: t.text.clone(),
-            })
-            .collect(),
-        product: i.product,
-        features: i
-            .feature_values()
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), v))
-            .collect(),
-    }
+    ScoreRequest::from(i)
 }
 
 #[derive(serde::Deserialize)]

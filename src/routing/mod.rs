@@ -1445,23 +1445,7 @@ impl Router {
             &[lead.as_str()],
         )
         .await?;
-        #[derive(Deserialize)]
-        struct Raw {
-            lead_id: String,
-            state: String,
-            destination: Option<RawDestination>,
-        }
-        let raw: Raw = Self::parse(v)?;
-        Ok(Moved {
-            lead_id: LeadId::parse(raw.lead_id)
-                .map_err(|e| RoutingError::Protocol(e.to_string()))?,
-            state: LeadState::parse(&raw.state)
-                .map_err(|e| RoutingError::Protocol(e.to_string()))?,
-            destination: match raw.destination {
-                Some(d) => d.into_destination()?,
-                None => None,
-            },
-        })
+        Self::moved(v)
     }
 
     /// Finishes every hand-off that left `region` and did not complete.

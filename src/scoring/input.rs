@@ -26,6 +26,27 @@ pub struct ScoreRequest {
     pub features: Vec<(String, FeatureValue)>,
 }
 
+impl From<&crate::domain::Interaction> for ScoreRequest {
+    fn from(i: &crate::domain::Interaction) -> Self {
+        Self {
+            turns: i
+                .turns
+                .iter()
+                .map(|t| Turn {
+                    speaker: t.speaker,
+                    text: t.text.clone(),
+                })
+                .collect(),
+            product: i.product,
+            features: i
+                .feature_values()
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), v))
+                .collect(),
+        }
+    }
+}
+
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ScoringError {
     ScoringError::InvalidInput {
         field: field.into(),
