@@ -774,6 +774,58 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
         h.status,
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
+    // Reflection, both versions (grpcurl and Python's client speak v1alpha).
+    use tonic_reflection::pb::{v1, v1alpha};
+    let channel = tonic::transport::Endpoint::from_shared(s.servers[0].endpoint())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut r1 = v1::server_reflection_client::ServerReflectionClient::new(channel.clone());
+    let req = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut out = r1
+        .server_reflection_info(futures::stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        out.next().await.unwrap().unwrap().message_response
+    else {
+        panic!("no list of services")
+    };
+    let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+    for svc in [
+        "funnel.v1.Intake",
+        "funnel.v1.RemoteDesk",
+        "funnel.v1.Referrals",
+        "funnel.v1.Admin",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(names.contains(&svc), "{svc} not listed: {names:?}");
+    }
+    let mut ra = v1alpha::server_reflection_client::ServerReflectionClient::new(channel);
+    let req = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
+                "funnel.v1.Intake".into(),
+            ),
+        ),
+    };
+    let mut out = ra
+        .server_reflection_info(futures::stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(matches!(
+        out.next().await.unwrap().unwrap().message_response,
+        Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
+    ));
     let page = funnel::local::scrape(s.servers[0].metrics).await.unwrap();
     assert!(
         page.contains("funnel_grpc_requests_total{code=\"PermissionDenied\""),
