@@ -1001,6 +1001,28 @@ async fn review_fixes_round_trips_and_queue_hygiene(h: H) {
         .all(|q| !(q.queue == "remote_personal" && q.owner == "rz")));
     h.assert_sound().await;
 
+    // A remote manager who stops serving a region leaves its queue there.
+    r.upsert_manager(&remote("rw2", &["east", "west"], 10))
+        .await
+        .unwrap();
+    let mut w = Lead::new("dr1", "dr-c1", Route::Remote, 40);
+    w.region = "west";
+    w.remote = Some("rw2");
+    assert_eq!(
+        ingest(&h, w).await.destination.kind,
+        DestinationKind::RemotePersonal
+    );
+    r.upsert_manager(&remote("rw2", &["east"], 10))
+        .await
+        .unwrap();
+    let west_stats = r.queue_stats(Some(&west)).await.unwrap();
+    assert!(west_stats
+        .queues
+        .iter()
+        .all(|q| !(q.queue == "remote_personal" && q.owner == "rw2")));
+    assert!(west_stats.queues.iter().any(|q| q.queue == "remote_pool"));
+    h.assert_sound().await;
+
     // A complaint parks the lead; a later calm call routes it again.
     let c = ingest(&h, Lead::new("sf1", "sf-c1", Route::ServiceFollowup, 60)).await;
     assert_eq!(c.state, LeadState::ServiceFollowup);

@@ -23,12 +23,18 @@ impl Api {
         method: &'static str,
         body: impl std::future::Future<Output = ApiResult<T>>,
     ) -> Result<Response<T>, Status> {
+        use tracing::Instrument;
         let t0 = Instant::now();
-        let result = body.await.map_err(Status::from);
+        let span = tracing::info_span!("rpc", method, code = tracing::field::Empty);
+        let result = body.instrument(span.clone()).await.map_err(Status::from);
         let code = result
             .as_ref()
             .map(|_| tonic::Code::Ok)
             .unwrap_or_else(|s| s.code());
+        span.record("code", tracing::field::debug(code));
+        if let Err(status) = &result {
+            tracing::debug!(parent: &span, code = ?status.code(), message = status.message(), "request failed");
+        }
         self.funnel
             .metrics
             .observe_request(method, code, t0.elapsed());

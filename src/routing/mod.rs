@@ -711,7 +711,8 @@ impl Router {
             ManagerTier::Offline => vec![m.region.clone()],
             ManagerTier::Remote => m.shards(),
         };
-        if let Some(old) = self.directory_entry(&m.id).await? {
+        let old = self.directory_entry(&m.id).await?;
+        if let Some(old) = &old {
             if old.tier != m.tier || old.home != m.region {
                 return Err(RoutingError::FailedPrecondition(format!(
                     "manager {} exists as {} in {}; tier and home region cannot change",
@@ -754,6 +755,25 @@ impl Router {
             )
             .await?;
             self.note_region(region).await?;
+        }
+        // Regions no longer served: the manager is unavailable there, so its
+        // own queue there goes to the pool (its open leases end as usual).
+        let dropped = old
+            .map(|o| {
+                o.shards
+                    .into_iter()
+                    .filter(|r| !shards.contains(r))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        for region in &dropped {
+            self.run(
+                &self.scripts.manager,
+                region,
+                &Actor::Admin,
+                &["availability", m.id.as_str(), "0"],
+            )
+            .await?;
         }
         Ok(())
     }
