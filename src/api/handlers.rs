@@ -41,44 +41,43 @@ impl Api {
         result.map(Response::new)
     }
 
+    /// The caller, if `allow` accepts it; else PERMISSION_DENIED saying why.
+    fn caller<T, R>(
+        &self,
+        req: &Request<T>,
+        refusal: &str,
+        allow: impl FnOnce(Principal) -> Result<R, Principal>,
+    ) -> ApiResult<R> {
+        allow(self.tokens.principal(req)?)
+            .map_err(|p| ApiError::PermissionDenied(format!("{} {refusal}", p.describe())))
+    }
+
     fn robot<T>(&self, req: &Request<T>) -> ApiResult<()> {
-        match self.tokens.principal(req)? {
+        self.caller(req, "may not submit interactions", |p| match p {
             Principal::Robot | Principal::Admin => Ok(()),
-            p => Err(ApiError::PermissionDenied(format!(
-                "{} may not submit interactions",
-                p.describe()
-            ))),
-        }
+            p => Err(p),
+        })
     }
 
     fn remote<T>(&self, req: &Request<T>) -> ApiResult<ManagerId> {
-        match self.tokens.principal(req)? {
+        self.caller(req, "is not a remote manager", |p| match p {
             Principal::RemoteManager(m) => Ok(m),
-            p => Err(ApiError::PermissionDenied(format!(
-                "{} is not a remote manager",
-                p.describe()
-            ))),
-        }
+            p => Err(p),
+        })
     }
 
     fn offline<T>(&self, req: &Request<T>) -> ApiResult<ManagerId> {
-        match self.tokens.principal(req)? {
+        self.caller(req, "is not an offline manager", |p| match p {
             Principal::OfflineManager(m) => Ok(m),
-            p => Err(ApiError::PermissionDenied(format!(
-                "{} is not an offline manager",
-                p.describe()
-            ))),
-        }
+            p => Err(p),
+        })
     }
 
     fn admin<T>(&self, req: &Request<T>) -> ApiResult<()> {
-        match self.tokens.principal(req)? {
+        self.caller(req, "is not an admin", |p| match p {
             Principal::Admin => Ok(()),
-            p => Err(ApiError::PermissionDenied(format!(
-                "{} is not an admin",
-                p.describe()
-            ))),
-        }
+            p => Err(p),
+        })
     }
 
     async fn decode_and_submit(
