@@ -438,11 +438,26 @@ fn manifest_and_model_mismatches_are_clear_errors() {
 
     // A wrong shape (one more feature than the model takes).
     edit_manifest(dir.path(), |m| {
-        m["files"]["tabular_model"]["inputs"][0]["shape"][1] = 21.into()
+        // Consistent in itself (21 features, 21 wide), but not what the model takes.
+        m["files"]["tabular_model"]["inputs"][0]["shape"][1] = 21.into();
+        let extra = m["features"][0].clone();
+        m["features"].as_array_mut().unwrap().push(extra);
     });
     let (file, msg) = manifest_error(dir.path());
     assert!(
         file.ends_with("tabular.onnx") && msg.contains("features") && msg.contains("shape"),
+        "{file}: {msg}"
+    );
+    copy_models(dir.path());
+
+    // A feature list that does not fit the declared input.
+    edit_manifest(dir.path(), |m| {
+        let extra = m["features"][0].clone();
+        m["features"].as_array_mut().unwrap().push(extra);
+    });
+    let (file, msg) = manifest_error(dir.path());
+    assert!(
+        file.ends_with("manifest.json") && msg.contains("features"),
         "{file}: {msg}"
     );
     copy_models(dir.path());

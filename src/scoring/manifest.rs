@@ -164,6 +164,35 @@ impl Manifest {
                 }
             }
         }
+        // The schema and the declared tensors must agree with each other.
+        let width = |specs: &[TensorSpec], name: &str| {
+            specs
+                .iter()
+                .find(|t| t.name == name)
+                .and_then(|t| t.shape.get(1).copied())
+        };
+        if let Some(w) = width(&m.files.tabular_model.inputs, "features") {
+            if w != -1 && w as usize != m.features.len() {
+                return Err(manifest_err(
+                    path,
+                    format!(
+                        "features: {} listed, tabular input \"features\" is {w} wide",
+                        m.features.len()
+                    ),
+                ));
+            }
+        }
+        if let Some(w) = width(&m.files.text_model.outputs, "intent_probabilities") {
+            if w != -1 && w as usize != m.intents.len() {
+                return Err(manifest_err(
+                    path,
+                    format!(
+                        "intents: {} listed, output \"intent_probabilities\" is {w} wide",
+                        m.intents.len()
+                    ),
+                ));
+            }
+        }
         for name in ["robot", "customer"] {
             if !m.transcript.speaker_prefixes.contains_key(name) {
                 return Err(manifest_err(
