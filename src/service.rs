@@ -2,12 +2,12 @@
 //! routing, domain values out. No gRPC types here.
 
 use crate::domain::*;
+use crate::routing::offers::OfferEvents;
 use crate::routing::{decide_route, Destination, IngestRequest, Router, RoutingError};
 use crate::scoring::{ScoreRequest, ScoredLead, Scorer, ScoringError};
 use crate::telemetry::Metrics;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::Notify;
 
 /// Errors of the core: one layer's error or the other's.
 #[derive(Debug, thiserror::Error)]
@@ -35,9 +35,8 @@ pub struct Funnel {
     pub scorer: Arc<Scorer>,
     pub router: Router,
     pub metrics: Arc<Metrics>,
-    /// Woken whenever this replica changed offers; referral watchers re-read
-    /// at once instead of waiting for their poll.
-    pub offers_changed: Arc<Notify>,
+    /// Wakes referral watchers when their offers change (Redis pub/sub).
+    pub offer_events: Arc<OfferEvents>,
     intent_threshold: f64,
 }
 
@@ -52,7 +51,7 @@ impl Funnel {
             scorer,
             router,
             metrics,
-            offers_changed: Arc::new(Notify::new()),
+            offer_events: Arc::default(),
             intent_threshold,
         }
     }
@@ -87,12 +86,6 @@ impl Funnel {
                 |(interaction, scored)| async move { self.route(interaction, scored?).await },
             ))
             .await;
-        if routed.iter().any(|r| {
-            r.as_ref()
-                .is_ok_and(|s| s.destination.kind == DestinationKind::ReferralOffered)
-        }) {
-            self.offers_changed.notify_waiters();
-        }
         Ok(routed)
     }
 

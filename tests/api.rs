@@ -424,11 +424,14 @@ async fn remote_manager_journey_and_cross_manager_denial() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn branch_manager_watches_accepts_declines_and_reconnects() {
-    let mut s = Stack::start(&common::single().url(), 1, |c| {
-        c.routing.offer_sla = Duration::from_secs(3)
+    // Two replicas, and a poll far longer than the test: offers made through
+    // replica 1 reach the watcher on replica 0 only by the Redis push.
+    let mut s = Stack::start(&common::single().url(), 2, |c| {
+        c.routing.offer_sla = Duration::from_secs(3);
+        c.watch_poll_ms = 60_000;
     });
     s.setup_managers("south", "south-gz-tianhe").await;
-    let robot = s.as_(ROBOT).await;
+    let robot = s.as_on(1, ROBOT).await;
     let mut high = Vec::new();
     for c in calls_of("south-gz-tianhe", 102, "branch") {
         let r = submit(&robot, c).await.unwrap();

@@ -288,7 +288,6 @@ impl pb::remote_desk_server::RemoteDesk for Api {
                 .router
                 .complete(&me, &id, &r.lease_id, outcome, callback, &r.note)
                 .await?;
-            self.funnel.offers_changed.notify_waiters();
             let region = id
                 .origin_region()
                 .map(|r| r.to_string())
@@ -357,7 +356,6 @@ impl pb::remote_desk_server::RemoteDesk for Api {
                 .router
                 .escalate(&me, &id, &r.lease_id, &r.reason)
                 .await?;
-            self.funnel.offers_changed.notify_waiters();
             let region = id
                 .origin_region()
                 .map(|r| r.to_string())
@@ -409,9 +407,10 @@ impl pb::referrals_server::Referrals for Api {
                 let mut known: HashMap<String, LeadId> = HashMap::new();
                 let mut synced = false;
                 let mut shutdown = api.shutdown.clone();
+                let wake = api.funnel.offer_events.watch(me.as_str());
                 loop {
                     // Register for wake-ups before reading, so no change is missed.
-                    let changed = api.funnel.offers_changed.notified();
+                    let changed = wake.notified();
                     tokio::pin!(changed);
                     changed.as_mut().enable();
                     let now = Some(ms_to_timestamp(router.now_ms()));
@@ -522,7 +521,6 @@ impl pb::referrals_server::Referrals for Api {
                 .router
                 .decline(&me, &lead_id(&r.lead_id)?, &r.offer_id, &r.reason)
                 .await?;
-            self.funnel.offers_changed.notify_waiters();
             Ok(pb::DeclineReferralResponse {})
         })
         .await
@@ -542,7 +540,6 @@ impl pb::referrals_server::Referrals for Api {
                 .router
                 .complete_referral(&me, &id, outcome, &r.note)
                 .await?;
-            self.funnel.offers_changed.notify_waiters();
             let region = id
                 .origin_region()
                 .map(|r| r.to_string())
@@ -571,7 +568,6 @@ impl pb::admin_server::Admin for Api {
                 })?;
             let m = manager_from_pb(m)?;
             self.funnel.router.upsert_manager(&m).await?;
-            self.funnel.offers_changed.notify_waiters();
             Ok(manager_to_pb(&self.funnel.router.get_manager(&m.id).await?))
         })
         .await
@@ -589,7 +585,6 @@ impl pb::admin_server::Admin for Api {
                 .router
                 .set_availability(&id, r.available)
                 .await?;
-            self.funnel.offers_changed.notify_waiters();
             Ok(manager_to_pb(&self.funnel.router.get_manager(&id).await?))
         })
         .await

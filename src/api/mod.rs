@@ -112,6 +112,11 @@ pub async fn run(
             sweep_metrics.backflows.inc_by(r.backflowed);
         },
     ));
+    let offers_task = tokio::spawn(funnel.offer_events.clone().run(
+        config.redis_urls[0].clone(),
+        config.routing.key_prefix.clone(),
+        stop_rx.clone(),
+    ));
     let stats_task = tokio::spawn(refresh_queue_gauges(
         router.clone(),
         metrics.clone(),
@@ -205,6 +210,7 @@ pub async fn run(
     // Also when serving failed before any signal: stop the background tasks.
     let _ = stop_tx.send(true);
     let _ = sweeper_task.await;
+    let _ = offers_task.await;
     let _ = metrics_task.await;
     stats_task.abort();
     drop(api);

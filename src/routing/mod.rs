@@ -46,6 +46,7 @@
 
 mod conn;
 pub mod invariants;
+pub mod offers;
 mod policy;
 mod scripts;
 pub mod sweeper;

@@ -22,6 +22,13 @@ local function k(a, b, c)
 end
 local function lead_key(id) return k('lead', id) end
 
+-- Offline managers' watch streams are told when their offers change (a
+-- nudge only: they re-read; nothing is lost if a message is).
+local OFFERS_CHANNEL = string.match(P, '^(.*):{') .. ':offers'
+local function nudge(m)
+  redis.call('PUBLISH', OFFERS_CHANNEL, m)
+end
+
 local function fail(code, msg)
   return cjson.encode({err = code, msg = msg})
 end
@@ -65,6 +72,8 @@ local function leave_place(id)
   end
   if f[2] and f[2] ~= '' then redis.call('ZREM', f[2], id) end
   redis.call('HSET', lk, 'place', '', 'deadline', '')
+  local offered_to = f[1] and string.match(f[1], ':offers:(.+)$')
+  if offered_to then nudge(offered_to) end
   return f[1] or ''
 end
 
@@ -153,6 +162,7 @@ local function offer_to(id, m, action, reason)
   redis.call('SADD', k('offered', id), m)
   redis.call('HSET', k('mgr', m), 'last_assigned', NOW)
   set_state(id, 'referral_offered', action, reason, m)
+  nudge(m)
   return offer_id
 end
 
