@@ -50,7 +50,8 @@ pub struct Config {
     pub sweep_interval_ms: u64,
     /// Most deadlines of one kind handled per region per sweep.
     pub sweep_batch: u32,
-    /// Referral watchers re-read pending offers at least this often, ms.
+    /// Referral watchers are pushed changes (Redis pub/sub); as a fallback
+    /// they also re-read pending offers this often, ms.
     pub watch_poll_ms: u64,
     /// Queue-depth gauges refresh interval, ms.
     pub stats_interval_ms: u64,
