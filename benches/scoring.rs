@@ -35,7 +35,6 @@ fn options() -> EngineOptions {
     EngineOptions {
         onnx_threads: 1,
         reasons_per_side: 3,
-        intent_threshold: 0.5,
         campaign_policies: Arc::new(HashMap::new()),
     }
 }
@@ -204,7 +203,6 @@ fn main() {
             max_batch: 64,
             queue_capacity: 64,
             reasons_per_side: 3,
-            intent_threshold: 0.5,
             campaign_policies: HashMap::new(),
         })
         .unwrap(),

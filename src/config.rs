@@ -237,7 +237,6 @@ impl Config {
                     RoutePolicy {
                         high: t.high,
                         medium: t.medium,
-                        intent_threshold: self.intent_threshold,
                     },
                 )
             })

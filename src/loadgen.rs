@@ -145,7 +145,8 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     );
     let result = rt.block_on(async move {
         let admin = Clients::connect(&endpoint, &tokens[1]).await?;
-        for region in &regions {
+        // Each puller serves every region.
+        {
             for p in &pullers {
                 let served: Vec<String> = regions.iter().cloned().collect();
                 admin
@@ -166,7 +167,6 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
                     })
                     .await?;
             }
-            let _ = region;
         }
         for (region, branch) in &branches {
             admin

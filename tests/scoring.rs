@@ -19,7 +19,6 @@ fn options() -> EngineOptions {
     EngineOptions {
         onnx_threads: 1,
         reasons_per_side: 3,
-        intent_threshold: 0.5,
         campaign_policies: Arc::new(HashMap::new()),
     }
 }
@@ -486,7 +485,6 @@ async fn threaded_scorer_matches_direct_scoring_and_reports_overload() {
         max_batch: 16,
         queue_capacity: 64,
         reasons_per_side: 3,
-        intent_threshold: 0.5,
         campaign_policies: HashMap::new(),
     };
     let scorer = Arc::new(Scorer::start(&cfg).unwrap());

@@ -65,7 +65,6 @@ pub async fn run(
         max_batch: config.max_batch,
         queue_capacity: config.scoring_queue,
         reasons_per_side: config.reasons_per_side,
-        intent_threshold: config.intent_threshold,
         campaign_policies: config.campaign_policies(),
     };
     let scorer = tokio::task::spawn_blocking(move || Scorer::start(&scorer_cfg)).await??;

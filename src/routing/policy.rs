@@ -10,8 +10,6 @@ pub struct RoutePolicy {
     pub high: f64,
     /// At or above (and below `high`): medium (remote nurture queue).
     pub medium: f64,
-    /// An intent counts once its probability reaches this.
-    pub intent_threshold: f64,
 }
 
 impl RoutePolicy {
@@ -63,8 +61,8 @@ mod tests {
     const P: RoutePolicy = RoutePolicy {
         high: 0.3,
         medium: 0.1,
-        intent_threshold: 0.5,
     };
+    const INTENT: f64 = 0.5;
 
     #[test]
     fn thresholds_then_rules() {
@@ -72,23 +70,23 @@ mod tests {
         assert_eq!(P.bucket(0.29), Bucket::Medium);
         assert_eq!(P.bucket(0.05), Bucket::Low);
         assert_eq!(
-            decide_route(P.intent_threshold, Bucket::Low, 0.9, 0.0, false).0,
+            decide_route(INTENT, Bucket::Low, 0.9, 0.0, false).0,
             Route::Remote
         );
         assert_eq!(
-            decide_route(P.intent_threshold, Bucket::High, 0.0, 0.0, false).0,
+            decide_route(INTENT, Bucket::High, 0.0, 0.0, false).0,
             Route::Referral
         );
         assert_eq!(
-            decide_route(P.intent_threshold, Bucket::High, 0.0, 0.8, false).0,
+            decide_route(INTENT, Bucket::High, 0.0, 0.8, false).0,
             Route::ServiceFollowup
         );
         assert_eq!(
-            decide_route(P.intent_threshold, Bucket::High, 0.9, 0.8, true).0,
+            decide_route(INTENT, Bucket::High, 0.9, 0.8, true).0,
             Route::Suppressed
         );
         assert_eq!(
-            decide_route(P.intent_threshold, Bucket::Low, 0.1, 0.1, false).0,
+            decide_route(INTENT, Bucket::Low, 0.1, 0.1, false).0,
             Route::Incubation
         );
     }

@@ -102,7 +102,6 @@ pub struct Models {
 pub struct EngineOptions {
     pub onnx_threads: usize,
     pub reasons_per_side: usize,
-    pub intent_threshold: f64,
     pub campaign_policies: Arc<HashMap<String, RoutePolicy>>,
 }
 
@@ -163,7 +162,6 @@ impl Models {
         let policy = RoutePolicy {
             high: manifest.buckets.high,
             medium: manifest.buckets.medium,
-            intent_threshold: opts.intent_threshold,
         };
         Ok(Self {
             manifest,

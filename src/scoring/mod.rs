@@ -80,7 +80,6 @@ pub struct ScorerConfig {
     /// Jobs waiting before callers get `Overloaded`.
     pub queue_capacity: usize,
     pub reasons_per_side: usize,
-    pub intent_threshold: f64,
     pub campaign_policies: HashMap<String, RoutePolicy>,
 }
 
@@ -142,7 +141,6 @@ impl Scorer {
         let opts = EngineOptions {
             onnx_threads: cfg.onnx_threads.max(1),
             reasons_per_side: cfg.reasons_per_side,
-            intent_threshold: cfg.intent_threshold,
             campaign_policies: Arc::new(cfg.campaign_policies.clone()),
         };
         let (tx, rx) = crossbeam_channel::bounded::<Job>(cfg.queue_capacity.max(1));
