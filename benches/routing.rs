@@ -45,40 +45,14 @@ fn evalsha_stats(port: u16) -> (u64, f64) {
 }
 
 fn interaction(i: usize) -> IngestRequest {
-    IngestRequest {
-        interaction_id: InteractionId::parse(format!("bench-{i}")).unwrap(),
-        customer: CustomerId::parse(format!("cust-{i}")).unwrap(),
-        campaign: CampaignId::parse("bench").unwrap(),
-        product: Product::ALL[i % Product::ALL.len()],
-        region: RegionId::parse("east").unwrap(),
-        branch: BranchId::parse("east-b1").unwrap(),
-        relationship_manager: None,
-        remote_manager: None,
-        route: Route::Remote,
-        route_reason: "medium score".into(),
-        score: ScoreSnapshot {
-            probability: 0.2,
-            score: (i % 100) as u8,
-            bucket: Bucket::Medium,
-            model_version: "bench".into(),
-            reasons: vec![
-                Reason { kind: ReasonKind::Feature, name: "aum_band".into(), value: "3".into(), weight: 0.41 },
-                Reason { kind: ReasonKind::Phrase, name: "感兴趣".into(), value: String::new(), weight: 0.33 },
-                Reason { kind: ReasonKind::Feature, name: "digital_logins_30d".into(), value: "12".into(), weight: -0.12 },
-            ],
-        },
-        // A realistic stored interaction: ~250 characters of transcript.
-        interaction_record: serde_json::json!({
-            "interaction_id": format!("bench-{i}"),
-            "turns": [
-                {"speaker": "robot", "text": "您好，我是银行的智能客服，最近我们有一款稳健型理财产品，年化收益比较有竞争力，想跟您简单介绍一下，您现在方便吗？"},
-                {"speaker": "customer", "text": "嗯，可以，你说吧，大概收益多少，风险高不高，期限多长？"},
-                {"speaker": "robot", "text": "这款产品期限一年，风险等级二级，业绩比较基准百分之三点二，可以随时在手机银行查看。"},
-                {"speaker": "customer", "text": "听起来还行，我想找个理财经理详细聊聊，最好下午打给我。"}
-            ]
-        })
-        .to_string(),
-    }
+    funnel::dev::sample::ingest_request(
+        &format!("bench-{i}"),
+        &format!("cust-{i}"),
+        &RegionId::parse("east").unwrap(),
+        Product::ALL[i % Product::ALL.len()],
+        Route::Remote,
+        (i % 100) as u8,
+    )
 }
 
 fn main() {
@@ -158,7 +132,7 @@ fn main() {
                         let leases = router.pull(&me, 1, None).await.unwrap();
                         let Some(l) = leases.into_iter().next() else { break };
                         router
-                            .complete(&me, &l.lead_id, &l.lease_id, RemoteOutcome::NotInterested, None, "")
+                            .complete(&me, &l.lead.id, &l.lease_id, RemoteOutcome::NotInterested, None, "")
                             .await
                             .unwrap();
                         done.fetch_add(1, Ordering::Relaxed);

@@ -13,7 +13,6 @@ use funnel::scoring::{
 use ndarray::Array2;
 use ort::session::Session;
 use ort::value::TensorRef;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,7 +34,6 @@ fn options() -> EngineOptions {
     EngineOptions {
         onnx_threads: 1,
         reasons_per_side: 3,
-        campaign_policies: Arc::new(HashMap::new()),
     }
 }
 
@@ -139,7 +137,7 @@ fn main() {
 
     let mut group = criterion.benchmark_group("scoring");
     for &bs in &[1usize, 16, 64, 256] {
-        let batch: Vec<_> = reqs.iter().take(bs).map(|r| (r.clone(), None)).collect();
+        let batch: Vec<_> = reqs.iter().take(bs).cloned().collect();
         group.throughput(Throughput::Elements(bs as u64));
         group.bench_with_input(BenchmarkId::new("whole_path", bs), &batch, |b, batch| {
             b.iter(|| models.score_batch(batch, &mut StageTimes::default()))
@@ -165,7 +163,7 @@ fn main() {
         let start = Instant::now();
         for _ in 0..rounds {
             for chunk in reqs.chunks(bs) {
-                let batch: Vec<_> = chunk.iter().map(|r| (r.clone(), None)).collect();
+                let batch: Vec<_> = chunk.to_vec();
                 models.score_batch(&batch, &mut t);
             }
         }
@@ -203,7 +201,7 @@ fn main() {
             max_batch: 64,
             queue_capacity: 64,
             reasons_per_side: 3,
-            campaign_policies: HashMap::new(),
+            on_batch: None,
         })
         .unwrap(),
     );
@@ -215,7 +213,7 @@ fn main() {
                 .chunks(64)
                 .map(|c| {
                     let s = scorer.clone();
-                    let batch: Vec<_> = c.iter().map(|r| (r.clone(), None)).collect();
+                    let batch: Vec<_> = c.to_vec();
                     tokio::spawn(async move { s.score(batch).await.unwrap().len() })
                 })
                 .collect();

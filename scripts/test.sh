@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: provides ONNX Runtime and
 # redis-server, checks that the training pipeline reproduces the shipped
-# models, then runs every Rust test (unit, parity, routing on a single Redis
+# models, lints the proto, then runs every Rust test (unit, parity, routing on a single Redis
 # and on a 3-node cluster, gRPC integration).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,6 +19,15 @@ if [ "${FUNNEL_SKIP_TRAINING_CHECK:-0}" != "1" ]; then
 else
   echo "FUNNEL_SKIP_TRAINING_CHECK=1: the training reproducibility check was NOT run"
 fi
+
+# The proto contract: buf lint (STANDARD rules, buf.yaml), buf from the npm registry.
+if ! command -v npm >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq npm >/dev/null
+fi
+npm ci --no-audit --no-fund --loglevel=error >/dev/null
+node_modules/.bin/buf lint
+echo "buf lint: clean"
 
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings

@@ -22,10 +22,10 @@ pub type Authed = InterceptedService<Channel, Bearer>;
 /// One connection and a client of every service over it.
 #[derive(Clone)]
 pub struct Clients {
-    pub intake: pb::intake_client::IntakeClient<Authed>,
-    pub desk: pb::remote_desk_client::RemoteDeskClient<Authed>,
-    pub referrals: pb::referrals_client::ReferralsClient<Authed>,
-    pub admin: pb::admin_client::AdminClient<Authed>,
+    pub intake: pb::intake_service_client::IntakeServiceClient<Authed>,
+    pub desk: pb::remote_desk_service_client::RemoteDeskServiceClient<Authed>,
+    pub referrals: pb::referrals_service_client::ReferralsServiceClient<Authed>,
+    pub admin: pb::admin_service_client::AdminServiceClient<Authed>,
 }
 
 impl Clients {
@@ -41,19 +41,19 @@ impl Clients {
     pub fn with_channel(channel: Channel, token: &str) -> anyhow::Result<Self> {
         let bearer = Bearer(format!("Bearer {token}").parse()?);
         Ok(Self {
-            intake: pb::intake_client::IntakeClient::with_interceptor(
+            intake: pb::intake_service_client::IntakeServiceClient::with_interceptor(
                 channel.clone(),
                 bearer.clone(),
             ),
-            desk: pb::remote_desk_client::RemoteDeskClient::with_interceptor(
+            desk: pb::remote_desk_service_client::RemoteDeskServiceClient::with_interceptor(
                 channel.clone(),
                 bearer.clone(),
             ),
-            referrals: pb::referrals_client::ReferralsClient::with_interceptor(
+            referrals: pb::referrals_service_client::ReferralsServiceClient::with_interceptor(
                 channel.clone(),
                 bearer.clone(),
             ),
-            admin: pb::admin_client::AdminClient::with_interceptor(channel, bearer),
+            admin: pb::admin_service_client::AdminServiceClient::with_interceptor(channel, bearer),
         })
     }
 }

@@ -2,7 +2,8 @@
 //! (`--config`), then environment variables (`FUNNEL_*`), then flags. Every
 //! field is documented here; `funnel serve --help` lists the flags.
 
-use crate::routing::{RoutePolicy, RoutingConfig};
+use crate::domain::{CampaignId, Thresholds};
+use crate::routing::RoutingConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -63,13 +64,6 @@ pub struct Config {
     pub log_format: String,
     /// Log filter (tracing EnvFilter syntax).
     pub log_filter: String,
-}
-
-/// Bucket thresholds on the probability.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct Thresholds {
-    pub high: f64,
-    pub medium: f64,
 }
 
 impl Default for Config {
@@ -228,17 +222,14 @@ impl Config {
         Ok(())
     }
 
-    pub fn campaign_policies(&self) -> HashMap<String, RoutePolicy> {
+    /// Per-campaign thresholds, with campaign ids validated.
+    pub fn campaign_thresholds(&self) -> anyhow::Result<HashMap<CampaignId, Thresholds>> {
         self.campaign_thresholds
             .iter()
             .map(|(c, t)| {
-                (
-                    c.clone(),
-                    RoutePolicy {
-                        high: t.high,
-                        medium: t.medium,
-                    },
-                )
+                let id = CampaignId::parse(c.as_str())
+                    .map_err(|e| anyhow::anyhow!("campaign_thresholds.{c}: {e}"))?;
+                Ok((id, *t))
             })
             .collect()
     }

@@ -485,7 +485,7 @@ async fn branch_manager(
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         let next = tokio::time::timeout(Duration::from_millis(300), events.next()).await;
         let Ok(Some(Ok(ev))) = next else { continue };
-        let Some(pb::referral_event::Event::Offered(offer)) = ev.event else {
+        let Some(pb::watch_referrals_response::Event::Offered(offer)) = ev.event else {
             continue;
         };
         let Some(lead) = offer.lead.and_then(|l| l.summary) else {

@@ -2,12 +2,14 @@
 //! three-tier funnel (branch referral, remote nurture queue, incubation),
 //! keeping every queue, lease and assignment in Redis.
 //!
-//! Data flows one way: `api` (gRPC) → `scoring` (ONNX) → `routing` (Redis).
+//! Data flows one way: `api` (gRPC) → `service` → `scoring` (ONNX) and
+//! `routing` (Redis). `domain` knows none of them.
 
 pub mod api;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod dev;
 pub mod domain;
 pub mod loadgen;
 pub mod local;

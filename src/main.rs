@@ -324,7 +324,7 @@ async fn client(command: Command) -> anyhow::Result<()> {
                 .into_inner();
             while let Some(ev) = events.next().await {
                 match ev?.event {
-                    Some(pb::referral_event::Event::Offered(o)) => {
+                    Some(pb::watch_referrals_response::Event::Offered(o)) => {
                         println!(
                             "OFFER {} accept by {:?}",
                             o.offer_id,
@@ -334,7 +334,7 @@ async fn client(command: Command) -> anyhow::Result<()> {
                             print_lead(&s);
                         }
                     }
-                    Some(pb::referral_event::Event::Withdrawn(w)) => println!(
+                    Some(pb::watch_referrals_response::Event::Withdrawn(w)) => println!(
                         "WITHDRAWN {} ({})",
                         w.offer_id,
                         name(
@@ -343,7 +343,7 @@ async fn client(command: Command) -> anyhow::Result<()> {
                             |e| e.as_str_name()
                         )
                     ),
-                    Some(pb::referral_event::Event::Synced(s)) => {
+                    Some(pb::watch_referrals_response::Event::Synced(s)) => {
                         println!("SYNCED {} pending", s.pending_offers)
                     }
                     None => {}
@@ -397,7 +397,9 @@ async fn client(command: Command) -> anyhow::Result<()> {
                 .clone()
                 .get_lead(pb::GetLeadRequest { lead_id })
                 .await?
-                .into_inner();
+                .into_inner()
+                .lead
+                .unwrap_or_default();
             if let Some(s) = &lead.summary {
                 print_lead(s);
             }
@@ -432,7 +434,7 @@ async fn client(command: Command) -> anyhow::Result<()> {
                 .await?;
             let status = tonic_health::pb::health_client::HealthClient::new(channel)
                 .check(tonic_health::pb::HealthCheckRequest {
-                    service: "funnel.v1.Intake".into(),
+                    service: "funnel.v1.IntakeService".into(),
                 })
                 .await?
                 .into_inner()

@@ -307,7 +307,9 @@ async fn remote_manager_journey_and_cross_manager_denial() {
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .lead
+        .unwrap();
     assert_eq!(full.interactions.len(), 1);
     assert!(!full.interactions[0]
         .interaction
@@ -418,7 +420,10 @@ async fn remote_manager_journey_and_cross_manager_denial() {
         .unwrap()
         .into_inner();
     assert_eq!(done.state, pb::LeadState::ClosedConverted as i32);
-    assert!(done.destination.is_none());
+    assert_eq!(
+        done.destination.unwrap().kind,
+        pb::DestinationKind::Closed as i32
+    );
     s.assert_sound().await;
 }
 
@@ -464,8 +469,8 @@ async fn branch_manager_watches_accepts_declines_and_reconnects() {
     let mut offers = Vec::new();
     loop {
         match events.next().await.unwrap().unwrap().event.unwrap() {
-            pb::referral_event::Event::Offered(o) => offers.push(o),
-            pb::referral_event::Event::Synced(sy) => {
+            pb::watch_referrals_response::Event::Offered(o) => offers.push(o),
+            pb::watch_referrals_response::Event::Synced(sy) => {
                 assert_eq!(sy.pending_offers as usize, offers.len());
                 break;
             }
@@ -566,10 +571,10 @@ async fn branch_manager_watches_accepts_declines_and_reconnects() {
             continue;
         };
         match ev.unwrap().event.unwrap() {
-            pb::referral_event::Event::Offered(o) => {
+            pb::watch_referrals_response::Event::Offered(o) => {
                 got_live |= o.lead.unwrap().summary.unwrap().lead_id == live
             }
-            pb::referral_event::Event::Withdrawn(w) => {
+            pb::watch_referrals_response::Event::Withdrawn(w) => {
                 assert_ne!(w.reason, pb::WithdrawReason::Superseded as i32, "{w:?}");
                 timed_out |= w.reason == pb::WithdrawReason::TimedOut as i32
             }
@@ -587,7 +592,7 @@ async fn branch_manager_watches_accepts_declines_and_reconnects() {
         .unwrap()
         .into_inner();
     loop {
-        if let pb::referral_event::Event::Synced(_) =
+        if let pb::watch_referrals_response::Event::Synced(_) =
             again.next().await.unwrap().unwrap().event.unwrap()
         {
             break;
@@ -614,7 +619,7 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
         .connect()
         .await
         .unwrap();
-    let mut bare = pb::intake_client::IntakeClient::new(channel);
+    let mut bare = pb::intake_service_client::IntakeServiceClient::new(channel);
     let e = bare
         .submit_interaction(pb::SubmitInteractionRequest {
             interaction: Some(call.clone()),
@@ -768,7 +773,7 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
     let h = health
         .check(tonic_health::pb::HealthCheckRequest {
-            service: "funnel.v1.Intake".into(),
+            service: "funnel.v1.IntakeService".into(),
         })
         .await
         .unwrap()
@@ -803,10 +808,10 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
     };
     let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
     for svc in [
-        "funnel.v1.Intake",
-        "funnel.v1.RemoteDesk",
-        "funnel.v1.Referrals",
-        "funnel.v1.Admin",
+        "funnel.v1.IntakeService",
+        "funnel.v1.RemoteDeskService",
+        "funnel.v1.ReferralsService",
+        "funnel.v1.AdminService",
         "grpc.health.v1.Health",
     ] {
         assert!(names.contains(&svc), "{svc} not listed: {names:?}");
@@ -816,7 +821,7 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
         host: String::new(),
         message_request: Some(
             v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
-                "funnel.v1.Intake".into(),
+                "funnel.v1.IntakeService".into(),
             ),
         ),
     };

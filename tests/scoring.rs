@@ -7,7 +7,6 @@ use funnel::scoring::{
     engine, EngineOptions, FeatureValue, Manifest, Models, ScoreRequest, Scorer, ScorerConfig,
     ScoringError, Speaker, Turn,
 };
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,7 +18,6 @@ fn options() -> EngineOptions {
     EngineOptions {
         onnx_threads: 1,
         reasons_per_side: 3,
-        campaign_policies: Arc::new(HashMap::new()),
     }
 }
 
@@ -144,10 +142,7 @@ fn score_one(
     req: ScoreRequest,
 ) -> Result<funnel::scoring::ScoredLead, ScoringError> {
     let mut times = funnel::scoring::StageTimes::default();
-    models
-        .score_batch(&[(req, None)], &mut times)
-        .pop()
-        .unwrap()
+    models.score_batch(&[req], &mut times).pop().unwrap()
 }
 
 fn field_of(e: ScoringError) -> String {
@@ -223,9 +218,9 @@ fn every_validation_error_names_its_field() {
     let mut times = funnel::scoring::StageTimes::default();
     let out = models.score_batch(
         &[
-            (base_request(), None),
-            (with("aum_band", FeatureValue::Number(-3.0)), None),
-            (base_request(), None),
+            base_request(),
+            with("aum_band", FeatureValue::Number(-3.0)),
+            base_request(),
         ],
         &mut times,
     );
@@ -485,7 +480,7 @@ async fn threaded_scorer_matches_direct_scoring_and_reports_overload() {
         max_batch: 16,
         queue_capacity: 64,
         reasons_per_side: 3,
-        campaign_policies: HashMap::new(),
+        on_batch: None,
     };
     let scorer = Arc::new(Scorer::start(&cfg).unwrap());
     let fixtures = golden();
@@ -500,7 +495,7 @@ async fn threaded_scorer_matches_direct_scoring_and_reports_overload() {
         let req = request_of(&g.record);
         tasks.push(tokio::spawn(async move {
             scorer
-                .score(vec![(req, None)])
+                .score(vec![req])
                 .await
                 .unwrap()
                 .pop()
@@ -522,10 +517,7 @@ async fn threaded_scorer_matches_direct_scoring_and_reports_overload() {
         ..cfg
     };
     let tiny = Arc::new(Scorer::start(&tiny).unwrap());
-    let big: Vec<_> = fixtures
-        .iter()
-        .map(|g| (request_of(&g.record), None))
-        .collect();
+    let big: Vec<_> = fixtures.iter().map(|g| request_of(&g.record)).collect();
     let mut calls = Vec::new();
     for _ in 0..8 {
         let tiny = tiny.clone();

@@ -1,6 +1,6 @@
 //! The one mapping from every error of every layer to a gRPC status.
 
-use crate::routing::RoutingError;
+use crate::routing::{RoutingError, ScriptErrorCode};
 use crate::scoring::ScoringError;
 use crate::service::FunnelError;
 use tonic::{Code, Status};
@@ -18,15 +18,38 @@ pub enum ApiError {
     Funnel(#[from] FunnelError),
 }
 
-impl From<RoutingError> for ApiError {
-    fn from(e: RoutingError) -> Self {
+impl From<crate::routing::RoutingError> for ApiError {
+    fn from(e: crate::routing::RoutingError) -> Self {
         Self::Funnel(FunnelError::Routing(e))
     }
 }
 
-impl From<ScoringError> for ApiError {
-    fn from(e: ScoringError) -> Self {
-        Self::Funnel(FunnelError::Scoring(e))
+impl ApiError {
+    pub fn invalid(field: &str, reason: &str) -> Self {
+        Self::InvalidArgument {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+fn routing_code(e: &RoutingError) -> Code {
+    match e {
+        RoutingError::Unavailable(_) => Code::Unavailable,
+        RoutingError::NotFound(_) => Code::NotFound,
+        RoutingError::FailedPrecondition(_) => Code::FailedPrecondition,
+        RoutingError::InvalidArgument { .. } => Code::InvalidArgument,
+        RoutingError::Redis(_) | RoutingError::Protocol(_) => Code::Internal,
+        RoutingError::Rejected(s) => match s.code {
+            ScriptErrorCode::NotFound => Code::NotFound,
+            ScriptErrorCode::NotOwner => Code::PermissionDenied,
+            ScriptErrorCode::InvalidArgument => Code::InvalidArgument,
+            ScriptErrorCode::LeaseLost
+            | ScriptErrorCode::OfferGone
+            | ScriptErrorCode::WrongState
+            | ScriptErrorCode::Unavailable
+            | ScriptErrorCode::NotRegistered => Code::FailedPrecondition,
+        },
     }
 }
 
@@ -46,19 +69,16 @@ impl From<ApiError> for Status {
             ApiError::Unauthenticated(_) => Code::Unauthenticated,
             ApiError::PermissionDenied(_) => Code::PermissionDenied,
             ApiError::InvalidArgument { .. } => Code::InvalidArgument,
-            ApiError::Funnel(FunnelError::Scoring(s)) => match s {
-                ScoringError::InvalidInput { .. } => Code::InvalidArgument,
-                ScoringError::Overloaded(_) => Code::ResourceExhausted,
-                ScoringError::Shutdown => Code::Unavailable,
-                ScoringError::Manifest { .. } | ScoringError::Runtime(_) => Code::Internal,
-            },
-            ApiError::Funnel(FunnelError::Routing(r)) => match r {
-                RoutingError::Unavailable(_) => Code::Unavailable,
-                RoutingError::NotFound(_) => Code::NotFound,
-                RoutingError::FailedPrecondition(_) => Code::FailedPrecondition,
-                RoutingError::NotOwner(_) => Code::PermissionDenied,
-                RoutingError::InvalidArgument { .. } => Code::InvalidArgument,
-                RoutingError::Redis(_) | RoutingError::Protocol(_) => Code::Internal,
+            ApiError::Funnel(f) => match f {
+                FunnelError::Scoring(s) => match s {
+                    ScoringError::InvalidInput { .. } => Code::InvalidArgument,
+                    ScoringError::Overloaded(_) => Code::ResourceExhausted,
+                    ScoringError::Shutdown => Code::Unavailable,
+                    ScoringError::Manifest { .. } | ScoringError::Runtime(_) => Code::Internal,
+                },
+                FunnelError::Routing(r) => routing_code(r),
+                FunnelError::PermissionDenied(_) => Code::PermissionDenied,
+                FunnelError::ShuttingDown => Code::Unavailable,
             },
         };
         if code == Code::Internal {

@@ -1,10 +1,15 @@
-//! gRPC: thin handlers (authenticate, validate/convert, call the core,
-//! convert back) and `run`, the server entry point.
+//! gRPC: one file per service. Each handler authenticates, converts
+//! (`convert/`, destructuring proto messages whole), calls the core
+//! (`service`), converts back; errors map to statuses in `error.rs`.
 
+mod admin;
 pub mod auth;
 pub mod convert;
 pub mod error;
-mod handlers;
+mod intake;
+mod observe;
+mod referrals;
+mod remote_desk;
 
 #[allow(clippy::all, missing_docs)]
 pub mod pb {
@@ -15,7 +20,7 @@ pub mod pb {
 use crate::config::Config;
 use crate::routing::{sweeper, RedisConn, RedisTarget, Router, SystemClock};
 use crate::scoring::{Scorer, ScorerConfig};
-use crate::service::Funnel;
+use crate::service::{Funnel, FunnelOptions};
 use crate::telemetry::Metrics;
 use auth::Tokens;
 use std::future::Future;
@@ -23,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -30,9 +36,8 @@ pub struct Api {
     pub funnel: Arc<Funnel>,
     pub tokens: Arc<Tokens>,
     pub stream_window: usize,
-    pub watch_poll: Duration,
-    /// Turns true when the server is shutting down (ends open streams).
-    pub shutdown: watch::Receiver<bool>,
+    /// Cancelled when the server is shutting down (ends open streams).
+    pub shutdown: CancellationToken,
 }
 
 /// Where a running server listens (for tests and the demo).
@@ -65,7 +70,7 @@ pub async fn run(
         max_batch: config.max_batch,
         queue_capacity: config.scoring_queue,
         reasons_per_side: config.reasons_per_side,
-        campaign_policies: config.campaign_policies(),
+        on_batch: None,
     };
     let scorer = tokio::task::spawn_blocking(move || Scorer::start(&scorer_cfg)).await??;
     let scorer = Arc::new(scorer);
@@ -85,7 +90,11 @@ pub async fn run(
         scorer.clone(),
         router.clone(),
         metrics.clone(),
-        config.intent_threshold,
+        FunnelOptions {
+            campaign_thresholds: config.campaign_thresholds()?,
+            intent_threshold: config.intent_threshold,
+            watch_poll: Duration::from_millis(config.watch_poll_ms.max(50)),
+        },
     ));
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -111,7 +120,7 @@ pub async fn run(
             sweep_metrics.backflows.inc_by(r.backflowed);
         },
     ));
-    let offers_task = tokio::spawn(funnel.offer_events.clone().run(
+    let offers_task = tokio::spawn(funnel.offer_events().run(
         config.redis_urls[0].clone(),
         config.routing.key_prefix.clone(),
         stop_rx.clone(),
@@ -123,25 +132,25 @@ pub async fn run(
         stop_rx.clone(),
     ));
 
+    let stop_token = CancellationToken::new();
     let api = Api {
         funnel,
         tokens,
         stream_window: config.stream_window.max(1),
-        watch_poll: Duration::from_millis(config.watch_poll_ms.max(50)),
-        shutdown: stop_rx.clone(),
+        shutdown: stop_token.clone(),
     };
     let (health, health_service) = tonic_health::server::health_reporter();
     health
-        .set_serving::<pb::intake_server::IntakeServer<Api>>()
+        .set_serving::<pb::intake_service_server::IntakeServiceServer<Api>>()
         .await;
     health
-        .set_serving::<pb::remote_desk_server::RemoteDeskServer<Api>>()
+        .set_serving::<pb::remote_desk_service_server::RemoteDeskServiceServer<Api>>()
         .await;
     health
-        .set_serving::<pb::referrals_server::ReferralsServer<Api>>()
+        .set_serving::<pb::referrals_service_server::ReferralsServiceServer<Api>>()
         .await;
     health
-        .set_serving::<pb::admin_server::AdminServer<Api>>()
+        .set_serving::<pb::admin_service_server::AdminServiceServer<Api>>()
         .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -163,18 +172,19 @@ pub async fn run(
         shutdown.await;
         tracing::info!("shutting down: draining in-flight requests");
         health_on_stop
-            .set_not_serving::<pb::intake_server::IntakeServer<Api>>()
+            .set_not_serving::<pb::intake_service_server::IntakeServiceServer<Api>>()
             .await;
         health_on_stop
-            .set_not_serving::<pb::remote_desk_server::RemoteDeskServer<Api>>()
+            .set_not_serving::<pb::remote_desk_service_server::RemoteDeskServiceServer<Api>>()
             .await;
         health_on_stop
-            .set_not_serving::<pb::referrals_server::ReferralsServer<Api>>()
+            .set_not_serving::<pb::referrals_service_server::ReferralsServiceServer<Api>>()
             .await;
         health_on_stop
-            .set_not_serving::<pb::admin_server::AdminServer<Api>>()
+            .set_not_serving::<pb::admin_service_server::AdminServiceServer<Api>>()
             .await;
         let _ = stop_on_signal.send(true);
+        stop_token.cancel();
         let _ = drained_tx.send(());
     };
 
@@ -184,10 +194,16 @@ pub async fn run(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(pb::intake_server::IntakeServer::new(api.clone()))
-        .add_service(pb::remote_desk_server::RemoteDeskServer::new(api.clone()))
-        .add_service(pb::referrals_server::ReferralsServer::new(api.clone()))
-        .add_service(pb::admin_server::AdminServer::new(api.clone()))
+        .add_service(pb::intake_service_server::IntakeServiceServer::new(
+            api.clone(),
+        ))
+        .add_service(pb::remote_desk_service_server::RemoteDeskServiceServer::new(api.clone()))
+        .add_service(pb::referrals_service_server::ReferralsServiceServer::new(
+            api.clone(),
+        ))
+        .add_service(pb::admin_service_server::AdminServiceServer::new(
+            api.clone(),
+        ))
         .serve_with_incoming_shutdown(
             // No Nagle: small gRPC frames would otherwise wait for delayed ACKs.
             tonic::transport::server::TcpIncoming::from(listener)

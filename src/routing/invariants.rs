@@ -4,28 +4,21 @@
 //! tests and offline audits, not for the hot path.
 
 use super::{Router, RoutingError};
-use crate::domain::{LeadState, Product, RegionId};
+use crate::domain::ManagerId;
+use crate::domain::{LeadId, LeadState, Product, RegionId};
 use std::collections::{HashMap, HashSet};
 
 /// Checks every region given; returns the violations found (empty = sound).
 pub async fn check(router: &Router, regions: &[RegionId]) -> Result<Vec<String>, RoutingError> {
     let mut violations = Vec::new();
-    let mut live_in: HashMap<String, Vec<RegionId>> = HashMap::new();
     for region in regions {
-        check_region(router, region, &mut violations, &mut live_in).await?;
-    }
-    for (lead, regions) in live_in {
-        if regions.len() > 1 {
-            violations.push(format!(
-                "lead {lead} is live in several shards: {regions:?}"
-            ));
-        }
+        check_region(router, region, &mut violations).await?;
     }
     Ok(violations)
 }
 
 async fn smembers(router: &Router, key: String) -> Result<Vec<String>, RoutingError> {
-    let mut conn = router.conn_mut();
+    let mut conn = router.conn.clone();
     Ok(redis::cmd("SMEMBERS")
         .arg(key)
         .query_async(&mut conn)
@@ -33,7 +26,7 @@ async fn smembers(router: &Router, key: String) -> Result<Vec<String>, RoutingEr
 }
 
 async fn zmembers(router: &Router, key: &str) -> Result<HashSet<String>, RoutingError> {
-    let mut conn = router.conn_mut();
+    let mut conn = router.conn.clone();
     let v: Vec<String> = redis::cmd("ZRANGE")
         .arg(key)
         .arg(0)
@@ -47,37 +40,31 @@ async fn check_region(
     router: &Router,
     region: &RegionId,
     violations: &mut Vec<String>,
-    live_in: &mut HashMap<String, Vec<RegionId>>,
 ) -> Result<(), RoutingError> {
-    let k = |rest: &str| router.shard_key(region, rest);
-    let mut conn = router.conn_mut();
-    let leads = smembers(router, k("leads")).await?;
-    let managers = smembers(router, k("managers")).await?;
-    let branches = smembers(router, k("branches")).await?;
+    let sk = router.keys().shard(region);
+    let mut conn = router.conn.clone();
+    let leads = smembers(router, sk.leads()).await?;
+    let managers = smembers(router, sk.managers()).await?;
+    let branches = smembers(router, sk.branches()).await?;
 
     // Every container of the shard, and who should be in it.
-    let mut containers: Vec<String> = Product::ALL
-        .iter()
-        .map(|p| k(&format!("pool:{p}")))
-        .collect();
+    let mut containers: Vec<String> = Product::ALL.iter().map(|p| sk.pool(*p)).collect();
     for m in &managers {
-        for c in ["mq", "offers", "held"] {
-            containers.push(k(&format!("{c}:{m}")));
-        }
+        containers.push(sk.personal_queue(m));
+        containers.push(sk.offers(m));
+        containers.push(sk.held(m));
     }
     for b in &branches {
-        containers.push(k(&format!("unassigned:{b}")));
+        containers.push(sk.unassigned(b));
     }
-    for c in [
-        "incubation",
-        "callback",
-        "followup",
-        "dl:offer",
-        "dl:lease",
-        "dl:unassigned",
-    ] {
-        containers.push(k(c));
-    }
+    containers.extend([
+        sk.incubation(),
+        sk.callback(),
+        sk.followup(),
+        sk.offer_deadlines(),
+        sk.lease_deadlines(),
+        sk.unassigned_deadlines(),
+    ]);
     let mut expected: HashMap<String, HashSet<String>> = containers
         .iter()
         .map(|c| (c.clone(), HashSet::new()))
@@ -88,7 +75,7 @@ async fn check_region(
 
     for id in &leads {
         let f: HashMap<String, String> = redis::cmd("HGETALL")
-            .arg(k(&format!("lead:{id}")))
+            .arg(sk.lead(id))
             .query_async(&mut conn)
             .await?;
         let get = |n: &str| f.get(n).cloned().unwrap_or_default();
@@ -101,29 +88,29 @@ async fn check_region(
             violations.push(format!("{region}/{id}: queued but owned by {owner}"));
         }
         let want_place: Option<String> = match state {
-            LeadState::ReferralOffered => Some(k(&format!("offers:{owner}"))),
-            LeadState::ReferralAccepted | LeadState::RemoteLeased => {
-                Some(k(&format!("held:{owner}")))
-            }
-            LeadState::BranchUnassigned => Some(k(&format!("unassigned:{}", get("branch")))),
+            LeadState::ReferralOffered => Some(sk.offers(&owner)),
+            LeadState::ReferralAccepted | LeadState::RemoteLeased => Some(sk.held(&owner)),
+            LeadState::BranchUnassigned => Some(sk.unassigned(&get("branch"))),
             LeadState::RemoteQueued => {
-                let pool = k(&format!("pool:{}", get("product")));
+                let pool = Product::parse(&get("product"))
+                    .map(|p| sk.pool(p))
+                    .unwrap_or_default();
                 let qm = get("queue_manager");
                 Some(if qm.is_empty() {
                     pool
                 } else {
-                    k(&format!("mq:{qm}"))
+                    sk.personal_queue(&qm)
                 })
             }
-            LeadState::RemoteCallback => Some(k("callback")),
-            LeadState::Incubating => Some(k("incubation")),
-            LeadState::ServiceFollowup => Some(k("followup")),
+            LeadState::RemoteCallback => Some(sk.callback()),
+            LeadState::Incubating => Some(sk.incubation()),
+            LeadState::ServiceFollowup => Some(sk.followup()),
             _ => None,
         };
         let want_deadline = match state {
-            LeadState::ReferralOffered => k("dl:offer"),
-            LeadState::RemoteLeased => k("dl:lease"),
-            LeadState::BranchUnassigned => k("dl:unassigned"),
+            LeadState::ReferralOffered => sk.offer_deadlines(),
+            LeadState::RemoteLeased => sk.lease_deadlines(),
+            LeadState::BranchUnassigned => sk.unassigned_deadlines(),
             _ => String::new(),
         };
         match &want_place {
@@ -164,8 +151,15 @@ async fn check_region(
         ) {
             *owned.entry(owner.clone()).or_default() += 1;
         }
+        if LeadId::parse(id.as_str())
+            .ok()
+            .and_then(|l| l.region())
+            .as_ref()
+            != Some(region)
+        {
+            violations.push(format!("{region}/{id}: the lead's id names another region"));
+        }
         if !state.is_closed() {
-            live_in.entry(id.clone()).or_default().push(region.clone());
             open_by_customer
                 .entry(get("customer"))
                 .or_default()
@@ -190,7 +184,7 @@ async fn check_region(
 
     // The per-queue bucket counts kept by the scripts equal the real ones.
     let kept: HashMap<String, i64> = redis::cmd("HGETALL")
-        .arg(k("qcount"))
+        .arg(sk.qcount())
         .query_async(&mut conn)
         .await?;
     for key in kept
@@ -210,19 +204,18 @@ async fn check_region(
     }
 
     for m in &managers {
-        let (held, offers, capacity, tier): (u64, u64, Option<u64>, Option<String>) = redis::pipe()
-            .cmd("ZCARD")
-            .arg(k(&format!("held:{m}")))
-            .cmd("ZCARD")
-            .arg(k(&format!("offers:{m}")))
-            .cmd("HGET")
-            .arg(k(&format!("mgr:{m}")))
-            .arg("capacity")
-            .cmd("HGET")
-            .arg(k(&format!("mgr:{m}")))
-            .arg("tier")
-            .query_async(&mut conn)
-            .await?;
+        let (held, offers, (capacity, tier)): (u64, u64, (Option<u64>, Option<String>)) =
+            redis::pipe()
+                .cmd("ZCARD")
+                .arg(sk.held(m))
+                .cmd("ZCARD")
+                .arg(sk.offers(m))
+                .cmd("HMGET")
+                .arg(sk.manager(&manager_id(m)?))
+                .arg("capacity")
+                .arg("tier")
+                .query_async(&mut conn)
+                .await?;
         let real = owned.get(m).copied().unwrap_or(0);
         if held + offers != real {
             violations.push(format!(
@@ -241,7 +234,7 @@ async fn check_region(
 
     for (customer, open) in open_by_customer {
         let indexed: Option<String> = redis::cmd("GET")
-            .arg(k(&format!("cust:{customer}")))
+            .arg(sk.customer(&customer))
             .query_async(&mut conn)
             .await?;
         if open.len() > 1 {
@@ -256,4 +249,8 @@ async fn check_region(
         }
     }
     Ok(())
+}
+
+fn manager_id(m: &str) -> Result<ManagerId, RoutingError> {
+    ManagerId::parse(m).map_err(|e| RoutingError::Protocol(e.to_string()))
 }

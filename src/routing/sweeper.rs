@@ -1,9 +1,44 @@
-//! The background sweeper: runs due deadlines of every region. Safe to run in
+//! The deadline sweeper: runs due deadlines of every region. Safe to run in
 //! every replica at once (each due entry is handled by one atomic script).
 
-use super::{Router, SweepReport};
+use super::{Actor, Router, RoutingError, SweepReport};
+use crate::domain::RegionId;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::sync::watch;
+
+#[derive(Serialize)]
+struct Limit {
+    limit: u32,
+}
+
+#[derive(Deserialize)]
+struct Done {
+    done: u64,
+}
+
+impl Router {
+    /// Runs every kind of due deadline of one region, up to `limit` each.
+    pub async fn sweep_region(
+        &self,
+        region: &RegionId,
+        limit: u32,
+    ) -> Result<SweepReport, RoutingError> {
+        let s = &self.scripts;
+        let args = &Limit { limit };
+        let run = |script| async move {
+            let d: Done = self.invoke(script, region, &Actor::Sweeper, args).await?;
+            Ok::<u64, RoutingError>(d.done)
+        };
+        Ok(SweepReport {
+            offers_timed_out: run(&s.sweep_offers).await?,
+            leases_expired: run(&s.sweep_leases).await?,
+            callbacks_due: run(&s.sweep_callbacks).await?,
+            backflowed: run(&s.sweep_unassigned).await?,
+            incubation_reviewed: run(&s.sweep_incubation).await?,
+        })
+    }
+}
 
 /// Sweeps every region each `interval` until `shutdown` turns true. Errors
 /// (Redis down) are logged and retried next tick: deadlines only get later.

@@ -6,7 +6,6 @@ use super::input::{prepare, Prepared, ScoreRequest};
 use super::manifest::Manifest;
 use super::{ScoredLead, ScoringError};
 use crate::domain::{Reason, ReasonKind};
-use crate::routing::RoutePolicy;
 use ndarray::{Array2, ArrayView2};
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
@@ -63,13 +62,6 @@ pub struct StageTimes {
 }
 
 impl StageTimes {
-    pub fn add(&mut self, o: &StageTimes) {
-        self.tokenize += o.tokenize;
-        self.text_model += o.text_model;
-        self.tabular_model += o.tabular_model;
-        self.reasons += o.reasons;
-        self.total += o.total;
-    }
     /// Everything that is not tokenization or a `Session::run`.
     pub fn overhead(&self) -> Duration {
         self.total
@@ -91,9 +83,6 @@ pub struct Models {
     text: Session,
     tabular: Session,
     slots: TextSlots,
-    /// Per-campaign thresholds (falls back to the manifest's).
-    policy: RoutePolicy,
-    campaign_policies: Arc<HashMap<String, RoutePolicy>>,
     reasons_per_side: usize,
 }
 
@@ -102,7 +91,6 @@ pub struct Models {
 pub struct EngineOptions {
     pub onnx_threads: usize,
     pub reasons_per_side: usize,
-    pub campaign_policies: Arc<HashMap<String, RoutePolicy>>,
 }
 
 impl Models {
@@ -159,34 +147,21 @@ impl Models {
                 .as_f64()
                 .unwrap_or(0.0),
         };
-        let policy = RoutePolicy {
-            high: manifest.buckets.high,
-            medium: manifest.buckets.medium,
-        };
         Ok(Self {
             manifest,
             tokenizer,
             text,
             tabular,
             slots,
-            policy,
-            campaign_policies: opts.campaign_policies.clone(),
             reasons_per_side: opts.reasons_per_side,
         })
-    }
-
-    pub fn policy_for(&self, campaign: Option<&str>) -> RoutePolicy {
-        campaign
-            .and_then(|c| self.campaign_policies.get(c))
-            .copied()
-            .unwrap_or(self.policy)
     }
 
     /// Scores a batch. Each item fails or succeeds on its own: one bad input
     /// does not fail its neighbours.
     pub fn score_batch(
         &mut self,
-        batch: &[(ScoreRequest, Option<String>)],
+        batch: &[ScoreRequest],
         times: &mut StageTimes,
     ) -> Vec<Result<ScoredLead, ScoringError>> {
         let start = Instant::now();
@@ -195,7 +170,7 @@ impl Models {
         let mut ok: Vec<(usize, Prepared, tokenizers::Encoding, bool)> =
             Vec::with_capacity(batch.len());
         let max_tokens = self.manifest.transcript.max_tokens;
-        for (i, (req, _)) in batch.iter().enumerate() {
+        for (i, req) in batch.iter().enumerate() {
             match prepare(&self.manifest, req) {
                 Err(e) => results[i] = Some(Err(e)),
                 Ok(p) => {
@@ -221,7 +196,7 @@ impl Models {
             }
         }
         if !ok.is_empty() {
-            match self.run_models(&mut ok, batch, times) {
+            match self.run_models(&mut ok, times) {
                 Ok(scored) => {
                     for ((i, ..), s) in ok.iter().zip(scored) {
                         results[*i] = Some(Ok(s));
@@ -341,7 +316,6 @@ impl Models {
     fn run_models(
         &mut self,
         ok: &mut [(usize, Prepared, tokenizers::Encoding, bool)],
-        batch: &[(ScoreRequest, Option<String>)],
         times: &mut StageTimes,
     ) -> Result<Vec<ScoredLead>, ScoringError> {
         let Forward {
@@ -358,9 +332,7 @@ impl Models {
         let n = ok.len();
         let t0 = Instant::now();
         let mut out = Vec::with_capacity(n);
-        for (r, (i, p, enc, cut)) in ok.iter().enumerate() {
-            let campaign = batch[*i].1.as_deref();
-            let policy = self.policy_for(campaign);
+        for (r, (_, p, enc, cut)) in ok.iter().enumerate() {
             let probability = prob[r] as f64;
             let reasons = self.reasons(
                 p,
@@ -373,14 +345,14 @@ impl Models {
             out.push(ScoredLead {
                 probability,
                 score: (probability * 100.0).round().clamp(0.0, 100.0) as u8,
-                bucket: policy.bucket(probability),
-                intents: self
-                    .manifest
-                    .intents
-                    .iter()
-                    .enumerate()
-                    .map(|(j, name)| (name.clone(), intents[r * k + j] as f64))
-                    .collect(),
+                intents: highest_first(
+                    self.manifest
+                        .intents
+                        .iter()
+                        .enumerate()
+                        .map(|(j, name)| (name.clone(), intents[r * k + j] as f64))
+                        .collect(),
+                ),
                 model_version: self.manifest.model_version.clone(),
                 reasons,
                 defaulted: p.defaulted.clone(),
@@ -485,7 +457,13 @@ impl Models {
             chosen.extend(up.into_iter().take(k).cloned());
             chosen.extend(down.into_iter().take(k).cloned());
         }
-        chosen.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        // Strongest first, whichever way they push.
+        chosen.sort_by(|a, b| {
+            b.weight
+                .abs()
+                .total_cmp(&a.weight.abs())
+                .then_with(|| a.name.cmp(&b.name))
+        });
         chosen
     }
 
@@ -526,6 +504,12 @@ impl Models {
             })
             .collect())
     }
+}
+
+/// Intents, most probable first (ties in the manifest's order).
+fn highest_first(mut intents: Vec<(String, f64)>) -> Vec<(String, f64)> {
+    intents.sort_by(|a, b| b.1.total_cmp(&a.1));
+    intents
 }
 
 /// Outputs of both models for a batch (row-major, `len` = padded length).

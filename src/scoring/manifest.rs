@@ -15,7 +15,9 @@ pub struct Manifest {
     pub files: Files,
     pub intents: Vec<String>,
     pub features: Vec<FeatureSpec>,
-    pub buckets: Thresholds,
+    /// Default bucket thresholds found in training (the routing policy's
+    /// default; campaigns may override them).
+    pub buckets: crate::domain::Thresholds,
     #[serde(default)]
     pub evaluation: serde_json::Value,
     /// The directory the manifest was read from (files are relative to it).
@@ -55,10 +57,6 @@ pub struct ModelFile {
     pub version: String,
     pub inputs: Vec<TensorSpec>,
     pub outputs: Vec<TensorSpec>,
-    #[serde(default)]
-    pub text_bias: Option<f64>,
-    #[serde(default)]
-    pub baseline_logit: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -93,12 +91,6 @@ pub struct FeatureSpec {
     pub monotone: Option<String>,
     #[serde(default)]
     pub description: String,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct Thresholds {
-    pub high: f64,
-    pub medium: f64,
 }
 
 fn manifest_err(path: &Path, msg: impl Into<String>) -> ScoringError {

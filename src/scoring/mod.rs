@@ -1,6 +1,6 @@
 //! Scoring: tokenizer + text ONNX model + tabular ONNX model → a calibrated
-//! probability, a 0–100 score, the intent distribution, a bucket and the top
-//! reasons. Sessions live on threads of their own (never on the async
+//! probability, a 0–100 score, the intent distribution and the top reasons.
+//! Buckets and campaigns are policy (`domain::Policy`), not scoring. Sessions live on threads of their own (never on the async
 //! runtime); requests reach them through a bounded queue and are batched
 //! opportunistically: a worker takes whatever is queued, up to `max_batch`.
 
@@ -12,13 +12,10 @@ pub use engine::{EngineOptions, Models, RawOutputs, StageTimes};
 pub use input::{FeatureValue, ScoreRequest, Speaker, Turn};
 pub use manifest::Manifest;
 
-use crate::domain::{Bucket, Reason};
-use crate::routing::RoutePolicy;
-use std::collections::HashMap;
+use crate::domain::Reason;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Errors of the scoring layer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -45,11 +42,10 @@ pub struct ScoredLead {
     /// Calibrated probability of conversion within 30 days.
     pub probability: f64,
     pub score: u8,
-    pub bucket: Bucket,
-    /// Intent label → probability, in the manifest's order.
+    /// Intent label → probability, most probable first.
     pub intents: Vec<(String, f64)>,
     pub model_version: String,
-    /// Top reasons pushing up, then down (log-odds weights).
+    /// Top reasons, strongest first either way (log-odds weights).
     pub reasons: Vec<Reason>,
     /// Features that were missing and took the model's default.
     pub defaulted: Vec<String>,
@@ -68,7 +64,7 @@ impl ScoredLead {
 }
 
 /// How the scorer runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ScorerConfig {
     pub manifest: PathBuf,
     pub ort_library: Option<PathBuf>,
@@ -80,45 +76,25 @@ pub struct ScorerConfig {
     /// Jobs waiting before callers get `Overloaded`.
     pub queue_capacity: usize,
     pub reasons_per_side: usize,
-    pub campaign_policies: HashMap<String, RoutePolicy>,
+    /// Told of every batch scored (for metrics).
+    pub on_batch: Option<BatchObserver>,
 }
 
-/// Cumulative time per stage across all workers (for metrics).
-#[derive(Debug, Default)]
-pub struct ScoringStats {
-    pub batches: AtomicU64,
-    pub items: AtomicU64,
-    pub tokenize_ns: AtomicU64,
-    pub text_model_ns: AtomicU64,
-    pub tabular_model_ns: AtomicU64,
-    pub reasons_ns: AtomicU64,
-    pub total_ns: AtomicU64,
-    pub queue_wait_ns: AtomicU64,
+/// What one batch cost: its size, the time its jobs waited in the queue
+/// (the longest), and each stage.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchReport {
+    pub items: usize,
+    pub queue_wait: Duration,
+    pub times: StageTimes,
 }
 
-impl ScoringStats {
-    fn record(&self, t: &StageTimes, items: usize, wait_ns: u64) {
-        self.batches.fetch_add(1, Ordering::Relaxed);
-        self.items.fetch_add(items as u64, Ordering::Relaxed);
-        self.tokenize_ns
-            .fetch_add(t.tokenize.as_nanos() as u64, Ordering::Relaxed);
-        self.text_model_ns
-            .fetch_add(t.text_model.as_nanos() as u64, Ordering::Relaxed);
-        self.tabular_model_ns
-            .fetch_add(t.tabular_model.as_nanos() as u64, Ordering::Relaxed);
-        self.reasons_ns
-            .fetch_add(t.reasons.as_nanos() as u64, Ordering::Relaxed);
-        self.total_ns
-            .fetch_add(t.total.as_nanos() as u64, Ordering::Relaxed);
-        self.queue_wait_ns.fetch_add(wait_ns, Ordering::Relaxed);
-    }
-}
+pub type BatchObserver = Arc<dyn Fn(&BatchReport) + Send + Sync>;
 
-type Item = (ScoreRequest, Option<String>);
 type Reply = Vec<Result<ScoredLead, ScoringError>>;
 
 struct Job {
-    items: Vec<Item>,
+    items: Vec<ScoreRequest>,
     reply: tokio::sync::oneshot::Sender<Reply>,
     enqueued: Instant,
 }
@@ -128,7 +104,6 @@ pub struct Scorer {
     tx: Option<crossbeam_channel::Sender<Job>>,
     manifest: Arc<Manifest>,
     workers: Vec<std::thread::JoinHandle<()>>,
-    stats: Arc<ScoringStats>,
     capacity: usize,
 }
 
@@ -141,20 +116,18 @@ impl Scorer {
         let opts = EngineOptions {
             onnx_threads: cfg.onnx_threads.max(1),
             reasons_per_side: cfg.reasons_per_side,
-            campaign_policies: Arc::new(cfg.campaign_policies.clone()),
         };
         let (tx, rx) = crossbeam_channel::bounded::<Job>(cfg.queue_capacity.max(1));
-        let stats = Arc::new(ScoringStats::default());
         let mut workers = Vec::new();
         for n in 0..cfg.threads.max(1) {
             let models = Models::load(env, manifest.clone(), &opts)?;
             let rx = rx.clone();
-            let stats = stats.clone();
+            let on_batch = cfg.on_batch.clone();
             let max_batch = cfg.max_batch.max(1);
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("funnel-scoring-{n}"))
-                    .spawn(move || worker(models, rx, max_batch, stats))
+                    .spawn(move || worker(models, rx, max_batch, on_batch))
                     .map_err(|e| ScoringError::Runtime(e.to_string()))?,
             );
         }
@@ -162,7 +135,6 @@ impl Scorer {
             tx: Some(tx),
             manifest,
             workers,
-            stats,
             capacity: cfg.queue_capacity,
         })
     }
@@ -171,13 +143,14 @@ impl Scorer {
         &self.manifest
     }
 
-    pub fn stats(&self) -> &ScoringStats {
-        &self.stats
+    /// True until shut down (readiness).
+    pub fn is_running(&self) -> bool {
+        self.tx.is_some()
     }
 
-    /// Scores leads (each with its campaign id for per-campaign thresholds).
-    /// Fails as a whole only when overloaded or shut down.
-    pub async fn score(&self, items: Vec<Item>) -> Result<Reply, ScoringError> {
+    /// Scores leads, one result per item. Fails as a whole only when
+    /// overloaded or shut down.
+    pub async fn score(&self, items: Vec<ScoreRequest>) -> Result<Reply, ScoringError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         let tx = self.tx.as_ref().ok_or(ScoringError::Shutdown)?;
         tx.try_send(Job {
@@ -211,7 +184,7 @@ fn worker(
     mut models: Models,
     rx: crossbeam_channel::Receiver<Job>,
     max_batch: usize,
-    stats: Arc<ScoringStats>,
+    on_batch: Option<BatchObserver>,
 ) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -226,10 +199,11 @@ fn worker(
             }
         }
         let started = Instant::now();
-        let wait_ns: u64 = jobs
+        let queue_wait = jobs
             .iter()
-            .map(|j| started.duration_since(j.enqueued).as_nanos() as u64)
-            .sum();
+            .map(|j| started.duration_since(j.enqueued))
+            .max()
+            .unwrap_or_default();
         let mut sizes = Vec::with_capacity(jobs.len());
         let mut items = Vec::with_capacity(n);
         let mut replies = Vec::with_capacity(jobs.len());
@@ -240,7 +214,13 @@ fn worker(
         }
         let mut times = StageTimes::default();
         let mut results = models.score_batch(&items, &mut times).into_iter();
-        stats.record(&times, items.len(), wait_ns);
+        if let Some(observe) = &on_batch {
+            observe(&BatchReport {
+                items: items.len(),
+                queue_wait,
+                times,
+            });
+        }
         for (size, reply) in sizes.into_iter().zip(replies) {
             let part: Reply = results.by_ref().take(size).collect();
             // The caller may have gone away (cancelled request): fine.

@@ -1,10 +1,11 @@
--- Queue depths of this shard: per queue, depth, per-bucket counts (kept
--- incrementally in `qcount`) and the age of the oldest lead. Cost is a few
--- O(log n) reads per queue, never a scan: safe to call while serving.
+--- @include "prelude"
+-- Queue depths of this shard (read only): per queue, depth, per-bucket
+-- counts (kept incrementally in `qcount`) and the age of the oldest lead,
+-- plus each manager's load.
 local out = {}
 
 local function counts(key)
-  local c = redis.call('HMGET', k('qcount'), key .. '|high', key .. '|medium', key .. '|low')
+  local c = redis.call('HMGET', k(KEY.qcount), key .. '|high', key .. '|medium', key .. '|low')
   return {high = tonumber(c[1]) or 0, medium = tonumber(c[2]) or 0, low = tonumber(c[3]) or 0}
 end
 
@@ -44,31 +45,31 @@ local function report(kind, owner, key, how)
     since = id and tonumber(redis.call('HGET', lead_key(id), how))
   end
   out[#out + 1] = {queue = kind, owner = owner, depth = depth,
-    oldest_age_ms = since and math.max(0, NOW - since) or 0,
-    buckets = counts(key), sampled = false}
+    oldest_age_ms = since and math.max(0, NOW - since) or 0, buckets = counts(key)}
 end
 
-for _, p in ipairs({'wealth', 'fund', 'deposit', 'insurance', 'credit_card', 'loan'}) do
-  report('remote_pool', p, k('pool', p), 'priority')
+for _, p in ipairs(ARG.products) do
+  report('remote_pool', p, k(KEY.pool, p), 'priority')
 end
-for _, m in ipairs(redis.call('SMEMBERS', k('managers'))) do
-  report('remote_personal', m, k('mq', m), 'priority')
-  report('referral_offered', m, k('offers', m), 'offer')
+local managers = redis.call('SMEMBERS', k(KEY.managers))
+for _, m in ipairs(managers) do
+  report('remote_personal', m, k(KEY.mq, m), 'priority')
+  report('referral_offered', m, k(KEY.offers, m), 'offer')
 end
-for _, b in ipairs(redis.call('SMEMBERS', k('branches'))) do
-  report('branch_unassigned', b, k('unassigned', b), 'time')
+for _, b in ipairs(redis.call('SMEMBERS', k(KEY.branches))) do
+  report('branch_unassigned', b, k(KEY.unassigned, b), 'time')
 end
 -- Incubation is ordered by next review: the age shown is that of the lead
 -- due first (approximately the oldest).
-report('incubation', '', k('incubation'), 'incubated_at')
-report('service_followup', '', k('followup'), 'time')
-report('remote_callback', '', k('callback'), 'updated_at')
+report('incubation', '', k(KEY.incubation), 'incubated_at')
+report('service_followup', '', k(KEY.followup), 'time')
+report('remote_callback', '', k(KEY.callback), 'updated_at')
 
 local loads = {}
-for _, m in ipairs(redis.call('SMEMBERS', k('managers'))) do
-  local h = redis.call('HMGET', k('mgr', m), 'tier', 'capacity', 'available')
+for _, m in ipairs(managers) do
+  local h = redis.call('HMGET', k(KEY.mgr, m), 'tier', 'capacity', 'available')
   loads[#loads + 1] = {manager = m, tier = h[1], capacity = tonumber(h[2]) or 0,
-    available = h[3] == '1', held = redis.call('ZCARD', k('held', m)),
-    pending_offers = redis.call('ZCARD', k('offers', m))}
+    available = h[3] == '1', held = redis.call('ZCARD', k(KEY.held, m)),
+    pending_offers = redis.call('ZCARD', k(KEY.offers, m))}
 end
-return cjson.encode({queues = out, managers = loads})
+return ok({queues = out, managers = loads})

@@ -1,0 +1,193 @@
+//! AdminService: operations register managers, watch queues, read audit trails.
+
+use super::convert::*;
+use super::{pb, Api};
+use crate::api::error::ApiError;
+use crate::domain::ManagerTier;
+use crate::routing::QueueStats;
+use std::collections::HashMap;
+use tonic::{Request, Response, Status};
+
+fn queue_stats_to_pb(stats: &QueueStats) -> pb::GetQueueStatsResponse {
+    let mut queues = Vec::new();
+    for q in &stats.queues {
+        let owner = if q.owner.is_empty() {
+            &q.region
+        } else {
+            &q.owner
+        };
+        let counted = q.buckets.high + q.buckets.medium + q.buckets.low;
+        for (bucket, depth) in [
+            (pb::Bucket::High, q.buckets.high),
+            (pb::Bucket::Medium, q.buckets.medium),
+            (pb::Bucket::Low, q.buckets.low),
+            (pb::Bucket::Unspecified, q.depth.saturating_sub(counted)),
+        ] {
+            if depth > 0 {
+                queues.push(pb::QueueStat {
+                    region_id: q.region.clone(),
+                    queue: queue_kind_to_pb(&q.queue) as i32,
+                    owner_id: owner.clone(),
+                    bucket: bucket as i32,
+                    depth: depth as i64,
+                    oldest_age_seconds: q.oldest_age_ms / 1000,
+                });
+            }
+        }
+    }
+    let managers = stats
+        .managers
+        .iter()
+        .map(|m| pb::ManagerLoad {
+            manager_id: m.manager.clone(),
+            tier: ManagerTier::parse(&m.tier)
+                .map(tier_to_pb)
+                .unwrap_or(pb::ManagerTier::Unspecified) as i32,
+            region_id: m.region.clone(),
+            held: m.held as i32,
+            capacity: m.capacity as i32,
+            pending_offers: m.pending_offers as i32,
+            available: m.available,
+        })
+        .collect();
+    pb::GetQueueStatsResponse { queues, managers }
+}
+
+fn model_info_to_pb(m: &crate::scoring::Manifest) -> pb::GetModelInfoResponse {
+    let evaluation = match &m.evaluation {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter_map(|(k, v)| v.as_f64().map(|f| (k.clone(), f)))
+            .collect(),
+        _ => HashMap::new(),
+    };
+    pb::GetModelInfoResponse {
+        model_version: m.model_version.clone(),
+        text_model_version: m.files.text_model.version.clone(),
+        tabular_model_version: m.files.tabular_model.version.clone(),
+        intents: m.intents.iter().map(|i| intent_to_pb(i) as i32).collect(),
+        high_threshold: m.buckets.high,
+        medium_threshold: m.buckets.medium,
+        max_transcript_chars: m.transcript.max_chars as i32,
+        max_tokens: m.transcript.max_tokens as i32,
+        features: m
+            .features
+            .iter()
+            .map(|f| pb::FeatureSpec {
+                name: wire_feature(&f.name),
+                source: f.source.clone(),
+                value_type: f.value_type.clone(),
+                min: f.min,
+                max: f.max,
+                default_value: match &f.default {
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                },
+                description: f.description.clone(),
+            })
+            .collect(),
+        evaluation,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::admin_service_server::AdminService for Api {
+    async fn upsert_manager(
+        &self,
+        req: Request<pb::UpsertManagerRequest>,
+    ) -> Result<Response<pb::UpsertManagerResponse>, Status> {
+        self.observed("UpsertManager", async {
+            self.admin(&req)?;
+            let pb::UpsertManagerRequest { manager } = req.into_inner();
+            let m = manager.ok_or_else(|| ApiError::invalid("manager", "is required"))?;
+            let stored = self.funnel.upsert_manager(&manager_from_pb(m)?).await?;
+            Ok(pb::UpsertManagerResponse {
+                manager: Some(manager_to_pb(&stored)),
+            })
+        })
+        .await
+    }
+
+    async fn set_availability(
+        &self,
+        req: Request<pb::SetAvailabilityRequest>,
+    ) -> Result<Response<pb::SetAvailabilityResponse>, Status> {
+        self.observed("SetAvailability", async {
+            self.admin(&req)?;
+            let pb::SetAvailabilityRequest {
+                manager_id: id,
+                available,
+            } = req.into_inner();
+            let m = self
+                .funnel
+                .set_availability(&manager_id(&id, "manager_id")?, available)
+                .await?;
+            Ok(pb::SetAvailabilityResponse {
+                manager: Some(manager_to_pb(&m)),
+            })
+        })
+        .await
+    }
+
+    async fn get_manager(
+        &self,
+        req: Request<pb::GetManagerRequest>,
+    ) -> Result<Response<pb::GetManagerResponse>, Status> {
+        self.observed("GetManager", async {
+            self.admin(&req)?;
+            let pb::GetManagerRequest { manager_id: id } = req.into_inner();
+            let m = self
+                .funnel
+                .get_manager(&manager_id(&id, "manager_id")?)
+                .await?;
+            Ok(pb::GetManagerResponse {
+                manager: Some(manager_to_pb(&m)),
+            })
+        })
+        .await
+    }
+
+    async fn get_queue_stats(
+        &self,
+        req: Request<pb::GetQueueStatsRequest>,
+    ) -> Result<Response<pb::GetQueueStatsResponse>, Status> {
+        self.observed("GetQueueStats", async {
+            self.admin(&req)?;
+            let pb::GetQueueStatsRequest { region_id: region } = req.into_inner();
+            let region = region
+                .as_deref()
+                .map(|r| region_id(r, "region_id"))
+                .transpose()?;
+            let stats = self.funnel.queue_stats(region.as_ref()).await?;
+            Ok(queue_stats_to_pb(&stats))
+        })
+        .await
+    }
+
+    async fn get_audit_trail(
+        &self,
+        req: Request<pb::GetAuditTrailRequest>,
+    ) -> Result<Response<pb::GetAuditTrailResponse>, Status> {
+        self.observed("GetAuditTrail", async {
+            self.admin(&req)?;
+            let pb::GetAuditTrailRequest { lead_id: id } = req.into_inner();
+            let events = self.funnel.audit_trail(&lead_id(&id)?).await?;
+            Ok(pb::GetAuditTrailResponse {
+                events: events.iter().map(audit_to_pb).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn get_model_info(
+        &self,
+        req: Request<pb::GetModelInfoRequest>,
+    ) -> Result<Response<pb::GetModelInfoResponse>, Status> {
+        self.observed("GetModelInfo", async {
+            self.tokens.principal(&req)?;
+            Ok(model_info_to_pb(self.funnel.model()))
+        })
+        .await
+    }
+}

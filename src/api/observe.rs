@@ -1,0 +1,94 @@
+//! What every handler shares: the caller's role, latency and status metrics.
+
+use super::auth::Principal;
+use super::error::ApiError;
+use super::Api;
+use crate::domain::ManagerId;
+use std::time::Instant;
+use tonic::{Request, Response, Status};
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl Api {
+    /// Runs a handler body, records its latency and status code.
+    pub(super) async fn observed<T>(
+        &self,
+        method: &'static str,
+        body: impl std::future::Future<Output = ApiResult<T>>,
+    ) -> Result<Response<T>, Status> {
+        use tracing::Instrument;
+        let t0 = Instant::now();
+        let span = tracing::info_span!("rpc", method, code = tracing::field::Empty);
+        let result = body.instrument(span.clone()).await.map_err(Status::from);
+        let code = result
+            .as_ref()
+            .map_or_else(|s| s.code(), |_| tonic::Code::Ok);
+        span.record("code", tracing::field::debug(code));
+        if let Err(status) = &result {
+            tracing::debug!(parent: &span, code = ?status.code(), message = status.message(), "request failed");
+        }
+        self.funnel
+            .metrics()
+            .observe_request(method, code, t0.elapsed());
+        result.map(Response::new)
+    }
+
+    /// The caller, if `allow` accepts it; else PERMISSION_DENIED saying why.
+    fn caller<T, R>(
+        &self,
+        req: &Request<T>,
+        refusal: &str,
+        allow: impl FnOnce(Principal) -> Result<R, Principal>,
+    ) -> ApiResult<R> {
+        allow(self.tokens.principal(req)?)
+            .map_err(|p| ApiError::PermissionDenied(format!("{} {refusal}", p.describe())))
+    }
+
+    pub(super) fn robot<T>(&self, req: &Request<T>) -> ApiResult<()> {
+        self.caller(req, "may not submit interactions", |p| match p {
+            Principal::Robot | Principal::Admin => Ok(()),
+            p => Err(p),
+        })
+    }
+
+    pub(super) fn remote<T>(&self, req: &Request<T>) -> ApiResult<ManagerId> {
+        self.caller(req, "is not a remote manager", |p| match p {
+            Principal::RemoteManager(m) => Ok(m),
+            p => Err(p),
+        })
+    }
+
+    pub(super) fn offline<T>(&self, req: &Request<T>) -> ApiResult<ManagerId> {
+        self.caller(req, "is not an offline manager", |p| match p {
+            Principal::OfflineManager(m) => Ok(m),
+            p => Err(p),
+        })
+    }
+
+    pub(super) fn admin<T>(&self, req: &Request<T>) -> ApiResult<()> {
+        self.caller(req, "is not an admin", |p| match p {
+            Principal::Admin => Ok(()),
+            p => Err(p),
+        })
+    }
+}
+
+/// A text field that must not be blank.
+pub fn require(text: &str, field: &str) -> ApiResult<()> {
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid(field, "is required"));
+    }
+    Ok(())
+}
+
+/// An integer field within `lo..=hi`.
+pub fn bounded(v: i32, lo: i32, hi: i32, field: &str) -> ApiResult<u32> {
+    if (lo..=hi).contains(&v) {
+        Ok(v as u32)
+    } else {
+        Err(ApiError::invalid(
+            field,
+            &format!("must be between {lo} and {hi}, got {v}"),
+        ))
+    }
+}

@@ -1,0 +1,74 @@
+//! Tunables of the lead lifecycle.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::time::Duration;
+
+/// Durations are human-readable in config files (`"30m"`, `"4h"`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// Prefix of every key.
+    pub key_prefix: String,
+    /// How long an offline manager has to accept a referral.
+    #[serde(with = "humantime_serde")]
+    pub offer_sla: Duration,
+    /// How long a high lead waits in a branch's unassigned list before it
+    /// flows back to the remote queue.
+    #[serde(with = "humantime_serde")]
+    pub backflow_wait: Duration,
+    /// Lease length when the puller does not ask for one.
+    #[serde(with = "humantime_serde")]
+    pub lease_default: Duration,
+    /// Longest lease, also the cap of an extension (from now).
+    #[serde(with = "humantime_serde")]
+    pub lease_max: Duration,
+    /// Expired leases before a lead goes to incubation.
+    pub max_attempts: u32,
+    /// Interval between incubation reviews.
+    #[serde(with = "humantime_serde")]
+    pub incubation_review: Duration,
+    /// Age after which an incubating lead is closed as expired.
+    #[serde(with = "humantime_serde")]
+    pub incubation_expiry: Duration,
+    /// How long an interaction id is remembered for idempotency.
+    #[serde(with = "humantime_serde")]
+    pub idempotency_ttl: Duration,
+    /// Approximate length kept of each shard's audit stream.
+    pub audit_stream_maxlen: u64,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self {
+            key_prefix: "funnel".into(),
+            offer_sla: Duration::from_secs(30 * 60),
+            backflow_wait: Duration::from_secs(4 * 3600),
+            lease_default: Duration::from_secs(15 * 60),
+            lease_max: Duration::from_secs(3600),
+            max_attempts: 3,
+            incubation_review: Duration::from_secs(7 * 24 * 3600),
+            incubation_expiry: Duration::from_secs(90 * 24 * 3600),
+            idempotency_ttl: Duration::from_secs(30 * 24 * 3600),
+            audit_stream_maxlen: 1_000_000,
+        }
+    }
+}
+
+impl RoutingConfig {
+    /// What the scripts read as `CFG` (milliseconds), encoded once.
+    pub(crate) fn script_json(&self) -> Box<RawValue> {
+        let ms = |d: Duration| d.as_millis() as u64;
+        let v = serde_json::json!({
+            "offer_sla_ms": ms(self.offer_sla),
+            "backflow_ms": ms(self.backflow_wait),
+            "lease_max_ms": ms(self.lease_max),
+            "max_attempts": self.max_attempts,
+            "review_ms": ms(self.incubation_review),
+            "incubation_expiry_ms": ms(self.incubation_expiry),
+            "idem_ttl_ms": ms(self.idempotency_ttl),
+            "audit_maxlen": self.audit_stream_maxlen,
+        });
+        RawValue::from_string(v.to_string()).expect("a JSON object is valid JSON")
+    }
+}

@@ -1,0 +1,100 @@
+//! Ingestion: one scored interaction into its region's shard.
+
+use super::{Actor, IngestOutcome, IngestRequest, Router, RoutingError};
+use crate::domain::*;
+use serde::Serialize;
+
+/// `ingest.lua`'s arguments. `None`s are left out (Lua's cjson would turn
+/// a JSON null into a truthy value).
+#[derive(Serialize)]
+struct Args<'a> {
+    interaction_id: &'a InteractionId,
+    lead_id: &'a LeadId,
+    customer: &'a CustomerId,
+    product: Product,
+    campaign: &'a CampaignId,
+    branch: &'a BranchId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relationship_manager: Option<&'a ManagerId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote_manager: Option<&'a ManagerId>,
+    route: Route,
+    bucket: Bucket,
+    probability: f64,
+    score: u8,
+    model_version: &'a str,
+    reasons: String,
+    record: String,
+    why: &'a str,
+    answer: &'a str,
+}
+
+impl Router {
+    /// Ingests one scored interaction (see `lua/ingest.lua`).
+    #[tracing::instrument(skip_all, fields(interaction = %req.interaction_id, region = %req.region))]
+    pub async fn ingest(&self, req: &IngestRequest) -> Result<IngestOutcome, RoutingError> {
+        let lead_id = LeadId::generate(&req.region, self.clock.now_ms());
+        let encode = |e: serde_json::Error| RoutingError::Protocol(format!("cannot encode: {e}"));
+        let args = Args {
+            interaction_id: &req.interaction_id,
+            lead_id: &lead_id,
+            customer: &req.customer,
+            product: req.product,
+            campaign: &req.campaign,
+            branch: &req.branch,
+            relationship_manager: req.relationship_manager.as_ref(),
+            remote_manager: req.remote_manager.as_ref(),
+            route: req.route,
+            bucket: req.score.bucket,
+            probability: req.score.probability,
+            score: req.score.score,
+            model_version: &req.score.model_version,
+            reasons: serde_json::to_string(&req.score.reasons).map_err(encode)?,
+            record: serde_json::to_string(&req.interaction).map_err(encode)?,
+            why: &req.route_reason,
+            answer: &req.answer,
+        };
+        self.note_region(&req.region).await?;
+        self.invoke(&self.scripts.ingest, &req.region, &Actor::Robot, &args)
+            .await
+    }
+
+    /// Adds a region to the set the sweeper walks. Done before a region's
+    /// first write (idempotent); remembered per process to save round trips.
+    pub(crate) async fn note_region(&self, region: &RegionId) -> Result<(), RoutingError> {
+        let known = |s: &std::collections::HashSet<RegionId>| s.contains(region);
+        if self
+            .noted_regions
+            .lock()
+            .map(|s| known(&s))
+            .unwrap_or(false)
+        {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        let _: () = redis::cmd("SADD")
+            .arg(self.keys.regions())
+            .arg(region.as_str())
+            .query_async(&mut conn)
+            .await?;
+        if let Ok(mut s) = self.noted_regions.lock() {
+            s.insert(region.clone());
+        }
+        Ok(())
+    }
+
+    /// Every region that has seen a lead or a manager.
+    pub async fn regions(&self) -> Result<Vec<RegionId>, RoutingError> {
+        let mut conn = self.conn.clone();
+        let names: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.regions())
+            .query_async(&mut conn)
+            .await?;
+        let mut regions: Vec<RegionId> = names
+            .into_iter()
+            .filter_map(|n| RegionId::parse(n).ok())
+            .collect();
+        regions.sort();
+        Ok(regions)
+    }
+}

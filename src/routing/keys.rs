@@ -1,0 +1,224 @@
+//! Every Redis key funnel uses, named once. The Rust callers and the
+//! invariant checker build keys here; the Lua scripts get the same part
+//! names as a generated `KEY` table (see [`lua_table`]).
+//!
+//! The shard unit is a **region**: its branches, the remote team serving it,
+//! their managers and the customers homed there. Every key of a region
+//! carries the Redis Cluster hash tag `{<region>}`, e.g.
+//! `funnel:{east}:lead:<id>`, and every script is called with
+//! `KEYS[1] = "funnel:{east}"` and derives all its keys from it, so each
+//! script touches ONE slot and the same code runs on one Redis or a cluster.
+//!
+//! | key (after `<prefix>:{<region>}:`) | type | what |
+//! |---|---|---|
+//! | `lead:<id>` | hash | the lead: ids, product, branch, state, owner, score, `place`, `deadline` |
+//! | `hist:<id>` | list | the lead's audit trail, in order (JSON events) |
+//! | `ix:<id>` | list | every interaction of the lead with its score (JSON) |
+//! | `tried:<id>` / `offered:<id>` | set | offline managers offered the lead in this referral episode / ever |
+//! | `idem:<interaction>` | string | the recorded result of ingesting that interaction (TTL) |
+//! | `cust:<customer>` | string | the customer's open lead |
+//! | `pool:<product>` / `mq:<manager>` | zset | remote team pool / a manager's own queue, by priority |
+//! | `offers:<m>` / `held:<m>` | zset | pending offers / leads held (accepted or leased) |
+//! | `unassigned:<branch>` | zset | high leads with no eligible branch manager yet |
+//! | `incubation`, `callback`, `followup` | zset | incubation (by next review), call-backs (by time), service follow-ups |
+//! | `dl:offer`, `dl:lease`, `dl:unassigned` | zset | deadlines the sweeper runs |
+//! | `mgr:<m>`, `managers`, `branch:<b>:offline`, `branches`, `leads` | hash / sets | managers, branches and leads of this shard |
+//! | `qcount` | hash | per queue and bucket, the number of leads in it |
+//! | `seq:lease` | string | lease id counter |
+//! | `audit` | stream | append-only audit stream of the shard |
+//!
+//! Outside any tag (single-key commands only, never inside a script):
+//! `<prefix>:directory:managers` (manager → shards), `<prefix>:regions`, and
+//! the pub/sub channel `<prefix>:offers`.
+
+use crate::domain::{BranchId, ManagerId, Product, RegionId};
+
+/// Key-part names shared with Lua (`KEY.<name>`).
+const PARTS: &[&str] = &[
+    "lead",
+    "hist",
+    "ix",
+    "tried",
+    "offered",
+    "idem",
+    "cust",
+    "pool",
+    "mq",
+    "offers",
+    "held",
+    "unassigned",
+    "incubation",
+    "callback",
+    "followup",
+    "dl",
+    "offer",
+    "lease",
+    "mgr",
+    "managers",
+    "branch",
+    "offline",
+    "branches",
+    "leads",
+    "qcount",
+    "seq",
+    "audit",
+];
+const OFFERS_CHANNEL: &str = "offers";
+
+/// The `KEY` table every script starts with.
+pub(crate) fn lua_table() -> String {
+    let mut s = String::from("local KEY = {");
+    for p in PARTS {
+        s.push_str(&format!("{p} = '{p}', "));
+    }
+    s.push_str(&format!("offers_channel = '{OFFERS_CHANNEL}'}}\n"));
+    s
+}
+
+/// Key builder for one key prefix.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_string(),
+        }
+    }
+
+    /// The keys of one region's shard.
+    pub fn shard(&self, region: &RegionId) -> ShardKeys {
+        ShardKeys {
+            anchor: format!("{}:{{{}}}", self.prefix, region),
+        }
+    }
+
+    /// Manager → the shards it works in (JSON).
+    pub fn directory(&self) -> String {
+        format!("{}:directory:managers", self.prefix)
+    }
+
+    /// Every region that has seen a lead or a manager.
+    pub fn regions(&self) -> String {
+        format!("{}:regions", self.prefix)
+    }
+
+    /// Pub/sub channel the scripts nudge offline managers' watchers on.
+    pub fn offers_channel(&self) -> String {
+        format!("{}:{OFFERS_CHANNEL}", self.prefix)
+    }
+}
+
+/// The keys of one shard; `anchor()` is what scripts get as `KEYS[1]`.
+#[derive(Debug, Clone)]
+pub struct ShardKeys {
+    anchor: String,
+}
+
+impl ShardKeys {
+    pub fn anchor(&self) -> &str {
+        &self.anchor
+    }
+    fn key(&self, parts: &[&str]) -> String {
+        let mut s = self.anchor.clone();
+        for p in parts {
+            s.push(':');
+            s.push_str(p);
+        }
+        s
+    }
+    pub fn lead(&self, id: &str) -> String {
+        self.key(&["lead", id])
+    }
+    pub fn hist(&self, id: &str) -> String {
+        self.key(&["hist", id])
+    }
+    pub fn ix(&self, id: &str) -> String {
+        self.key(&["ix", id])
+    }
+    pub fn pool(&self, p: Product) -> String {
+        self.key(&["pool", p.as_str()])
+    }
+    pub fn personal_queue(&self, m: &str) -> String {
+        self.key(&["mq", m])
+    }
+    pub fn offers(&self, m: &str) -> String {
+        self.key(&["offers", m])
+    }
+    pub fn held(&self, m: &str) -> String {
+        self.key(&["held", m])
+    }
+    pub fn unassigned(&self, b: &str) -> String {
+        self.key(&["unassigned", b])
+    }
+    pub fn incubation(&self) -> String {
+        self.key(&["incubation"])
+    }
+    pub fn callback(&self) -> String {
+        self.key(&["callback"])
+    }
+    pub fn followup(&self) -> String {
+        self.key(&["followup"])
+    }
+    pub fn offer_deadlines(&self) -> String {
+        self.key(&["dl", "offer"])
+    }
+    pub fn lease_deadlines(&self) -> String {
+        self.key(&["dl", "lease"])
+    }
+    pub fn unassigned_deadlines(&self) -> String {
+        self.key(&["dl", "unassigned"])
+    }
+    pub fn manager(&self, m: &ManagerId) -> String {
+        self.key(&["mgr", m.as_str()])
+    }
+    pub fn managers(&self) -> String {
+        self.key(&["managers"])
+    }
+    pub fn branch_offline(&self, b: &BranchId) -> String {
+        self.key(&["branch", b.as_str(), "offline"])
+    }
+    pub fn branches(&self) -> String {
+        self.key(&["branches"])
+    }
+    pub fn leads(&self) -> String {
+        self.key(&["leads"])
+    }
+    pub fn qcount(&self) -> String {
+        self.key(&["qcount"])
+    }
+    pub fn customer(&self, c: &str) -> String {
+        self.key(&["cust", c])
+    }
+    pub fn idempotency(&self, interaction: &str) -> String {
+        self.key(&["idem", interaction])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shard_key_carries_the_regions_hash_tag() {
+        let s = Keys::new("funnel").shard(&RegionId::parse("east").unwrap());
+        assert_eq!(s.anchor(), "funnel:{east}");
+        assert_eq!(s.lead("east.1"), "funnel:{east}:lead:east.1");
+        assert_eq!(s.offer_deadlines(), "funnel:{east}:dl:offer");
+        assert_eq!(
+            s.pool(Product::CreditCard),
+            "funnel:{east}:pool:credit_card"
+        );
+    }
+
+    #[test]
+    fn the_lua_table_names_every_part() {
+        let t = lua_table();
+        for p in PARTS {
+            assert!(t.contains(&format!("{p} = '{p}'")), "{p}");
+        }
+        assert!(t.starts_with("local KEY = {") && t.trim_end().ends_with('}'));
+    }
+}

@@ -1,0 +1,27 @@
+-- The audit trail: per-lead history (readable in order) and the shard's
+-- append-only stream. `l` = the lead's probability, bucket, model_version, owner.
+-- INTERACTION is set by scripts acting on behalf of one interaction.
+local INTERACTION = ''
+local function emit(id, action, from, to, reason, manager, l)
+  local ev = cjson.encode({
+    at = NOW, lead = id, actor = ACTOR, action = action,
+    from = from or '', to = to or '', reason = reason or '',
+    probability = tonumber(l[1]) or 0, bucket = l[2] or '',
+    model_version = l[3] or '', manager = manager or l[4] or '',
+    interaction = INTERACTION
+  })
+  redis.call('RPUSH', k(KEY.hist, id), ev)
+  redis.call('XADD', k(KEY.audit), 'MAXLEN', '~', CFG.audit_maxlen, '*', 'lead', id, 'event', ev)
+end
+
+local function audit(id, action, from, to, reason, manager)
+  emit(id, action, from, to, reason, manager,
+    redis.call('HMGET', lead_key(id), 'probability', 'bucket', 'model_version', 'owner'))
+end
+
+local function set_state(id, to, action, reason, manager)
+  local lk = lead_key(id)
+  local l = redis.call('HMGET', lk, 'state', 'probability', 'bucket', 'model_version', 'owner')
+  redis.call('HSET', lk, 'state', to, 'updated_at', NOW)
+  emit(id, action, l[1], to, reason, manager, {l[2], l[3], l[4], l[5]})
+end

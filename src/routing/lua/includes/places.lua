@@ -1,0 +1,44 @@
+-- A lead is always in exactly one place: one sorted set named in its `place`
+-- field (empty once closed), plus at most one deadline set named in
+-- `deadline`. Per-queue, per-bucket counts (`qcount`) are kept as leads move,
+-- so queue statistics never scan a queue.
+
+-- Priority order of the remote queues: higher score first, then older first.
+-- (100 - score) * 1e13 + ms keeps both inside a double's exact integer range.
+local function priority(score, queued_at)
+  return (100 - tonumber(score)) * 1e13 + queued_at
+end
+
+-- Bucket read by leave_place, reused by enter_place in the same script (the
+-- bucket does not change in between).
+local BUCKET = {}
+
+local function leave_place(id)
+  local lk = lead_key(id)
+  local f = redis.call('HMGET', lk, 'place', 'deadline', 'bucket')
+  BUCKET[id] = f[3] or ''
+  if f[1] and f[1] ~= '' and redis.call('ZREM', f[1], id) == 1 then
+    redis.call('HINCRBY', k(KEY.qcount), f[1] .. '|' .. BUCKET[id], -1)
+  end
+  if f[2] and f[2] ~= '' then redis.call('ZREM', f[2], id) end
+  redis.call('HSET', lk, 'place', '', 'deadline', '')
+  local offered_to = f[1] and string.match(f[1], ':' .. KEY.offers .. ':(.+)$')
+  if offered_to then nudge(offered_to) end
+  return f[1] or ''
+end
+
+local function enter_place(id, place, score, deadline_key, due)
+  if redis.call('ZADD', place, score, id) == 1 then
+    local bucket = BUCKET[id] or redis.call('HGET', lead_key(id), 'bucket') or ''
+    redis.call('HINCRBY', k(KEY.qcount), place .. '|' .. bucket, 1)
+  end
+  if deadline_key then
+    redis.call('ZADD', deadline_key, due, id)
+  end
+  redis.call('HSET', lead_key(id), 'place', place, 'deadline', deadline_key or '')
+end
+
+-- Manager load is derived, never counted: leads held plus pending offers.
+local function load_of(m)
+  return redis.call('ZCARD', k(KEY.held, m)) + redis.call('ZCARD', k(KEY.offers, m))
+end

@@ -1,0 +1,53 @@
+-- Shared by every script (included first).
+--
+-- Calling convention:
+--   KEYS[1] = "<prefix>:{<region>}", the shard anchor. Every key a script
+--             touches is derived from it, so all share ONE hash tag (slot).
+--   ARGV[1] = one JSON object: {now = ms, actor = "...", cfg = {...}, args = {...}}
+--             with the script's named arguments under `args`.
+-- A script answers {"ok": <typed reply>} or {"err": <code>, "msg": <text>}
+-- and checks everything before its first write, so a failure writes nothing.
+-- `KEY` (the key-part names) is generated from routing/keys.rs and placed
+-- before this file.
+local P = KEYS[1]
+local CALL = cjson.decode(ARGV[1])
+local NOW = CALL.now
+local ACTOR = CALL.actor
+local CFG = CALL.cfg
+local ARG = CALL.args
+
+-- Key of this shard; written out (no varargs table) as it runs on every step.
+local function k(a, b, c)
+  if c then return P .. ':' .. a .. ':' .. b .. ':' .. c end
+  if b then return P .. ':' .. a .. ':' .. b end
+  return P .. ':' .. a
+end
+local function lead_key(id) return k(KEY.lead, id) end
+
+-- The error codes Rust knows (routing::script::ScriptErrorCode).
+local ERR = {
+  not_found = true, not_owner = true, lease_lost = true, offer_gone = true,
+  wrong_state = true, unavailable = true, not_registered = true, invalid_argument = true,
+}
+local function fail(code, msg)
+  if not ERR[code] then error('unknown error code ' .. tostring(code)) end
+  return cjson.encode({err = code, msg = msg})
+end
+local function ok(reply) return cjson.encode({ok = reply}) end
+
+-- Offline managers' watch streams are told when their offers change (a
+-- nudge only: they re-read; nothing is lost if a message is).
+local OFFERS_CHANNEL = string.match(P, '^(.*):{') .. ':' .. KEY.offers_channel
+local function nudge(m)
+  redis.call('PUBLISH', OFFERS_CHANNEL, m)
+end
+
+local function qualified(products, product)
+  return products and string.find(products, ',' .. product .. ',', 1, true) ~= nil
+end
+
+-- What a transition that moves a lead answers.
+local function moved(id, dest)
+  return ok({lead_id = id, destination = dest, state = redis.call('HGET', lead_key(id), 'state'),
+    branch = redis.call('HGET', lead_key(id), 'branch')})
+end

@@ -1,0 +1,13 @@
+--- @include "prelude"
+--- @include "audit"
+--- @include "places"
+--- @include "offline"
+--- @include "lifecycle"
+--- @include "lease"
+-- A remote manager gives a leased lead back where it came from; no attempt
+-- is counted. args: manager, lead, lease_id
+local m, id = ARG.manager, ARG.lead
+local l, _, err = check_lease(m, id, ARG.lease_id)
+if err then return err end
+local personal = string.find(l[5] or '', ':' .. KEY.mq .. ':', 1, true) ~= nil
+return moved(id, enqueue_remote(id, 'released', 'released by manager', personal and m or ''))

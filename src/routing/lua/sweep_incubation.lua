@@ -1,0 +1,21 @@
+--- @include "prelude"
+--- @include "audit"
+--- @include "places"
+--- @include "offline"
+--- @include "lifecycle"
+--- @include "sweep"
+-- Incubating leads due for review: closed when older than the configured
+-- age, otherwise marked due for re-engagement and reviewed again later.
+-- args: limit
+local done = 0
+for _, id in ipairs(due(k(KEY.incubation))) do
+  local since = tonumber(redis.call('HGET', lead_key(id), 'incubated_at')) or NOW
+  if NOW - since >= CFG.incubation_expiry_ms then
+    close(id, 'closed_expired', 'expired', 'incubated longer than the configured age')
+  else
+    redis.call('ZADD', k(KEY.incubation), NOW + CFG.review_ms, id)
+    audit(id, 'review_due', 'incubating', 'incubating', 'due for re-engagement')
+  end
+  done = done + 1
+end
+return ok({done = done})

@@ -1,0 +1,150 @@
+//! Offline managers: accept, decline and complete referrals; their offers.
+
+use super::script::lua_list;
+use super::{Actor, Moved, PendingOffer, Router, RoutingError};
+use crate::domain::*;
+use serde::{Deserialize, Serialize};
+
+/// The fence of a call on an offer.
+#[derive(Serialize)]
+struct OfferRef<'a> {
+    manager: &'a ManagerId,
+    lead: &'a LeadId,
+    offer_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct DeclineArgs<'a> {
+    #[serde(flatten)]
+    offer: OfferRef<'a>,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct CompleteArgs<'a> {
+    manager: &'a ManagerId,
+    lead: &'a LeadId,
+    outcome: ReferralOutcome,
+    note: &'a str,
+}
+
+#[derive(Serialize)]
+struct ManagerArg<'a> {
+    manager: &'a ManagerId,
+}
+
+#[derive(Deserialize)]
+struct Offer {
+    lead_id: LeadId,
+    offer_id: String,
+    accept_by: i64,
+}
+
+#[derive(Deserialize)]
+struct Offers {
+    #[serde(deserialize_with = "lua_list")]
+    offers: Vec<Offer>,
+}
+
+impl Router {
+    #[tracing::instrument(skip_all, fields(manager = %m, lead = %lead))]
+    pub async fn accept(
+        &self,
+        m: &ManagerId,
+        lead: &LeadId,
+        offer_id: &str,
+    ) -> Result<(), RoutingError> {
+        let args = OfferRef {
+            manager: m,
+            lead,
+            offer_id,
+        };
+        let region = Self::region_of(lead)?;
+        let _: serde::de::IgnoredAny = self
+            .invoke(
+                &self.scripts.accept_referral,
+                &region,
+                &Actor::Manager(m.clone()),
+                &args,
+            )
+            .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(manager = %m, lead = %lead))]
+    pub async fn decline(
+        &self,
+        m: &ManagerId,
+        lead: &LeadId,
+        offer_id: &str,
+        reason: &str,
+    ) -> Result<Moved, RoutingError> {
+        if reason.trim().is_empty() {
+            return Err(RoutingError::invalid("reason", "a decline needs a reason"));
+        }
+        let args = DeclineArgs {
+            offer: OfferRef {
+                manager: m,
+                lead,
+                offer_id,
+            },
+            reason,
+        };
+        let region = Self::region_of(lead)?;
+        self.invoke(
+            &self.scripts.decline_referral,
+            &region,
+            &Actor::Manager(m.clone()),
+            &args,
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(manager = %m, lead = %lead, outcome = %outcome))]
+    pub async fn complete_referral(
+        &self,
+        m: &ManagerId,
+        lead: &LeadId,
+        outcome: ReferralOutcome,
+        note: &str,
+    ) -> Result<Moved, RoutingError> {
+        let args = CompleteArgs {
+            manager: m,
+            lead,
+            outcome,
+            note,
+        };
+        let region = Self::region_of(lead)?;
+        self.invoke(
+            &self.scripts.complete_referral,
+            &region,
+            &Actor::Manager(m.clone()),
+            &args,
+        )
+        .await
+    }
+
+    /// The referrals currently offered to an offline manager, oldest first.
+    pub async fn pending_offers(&self, m: &ManagerId) -> Result<Vec<PendingOffer>, RoutingError> {
+        let entry = self.require_directory(m).await?;
+        let mut out = Vec::new();
+        for region in &entry.shards {
+            let got: Offers = self
+                .invoke(
+                    &self.scripts.pending_offers,
+                    region,
+                    &Actor::Admin,
+                    &ManagerArg { manager: m },
+                )
+                .await?;
+            out.extend(got.offers.into_iter().map(|o| PendingOffer {
+                lead_id: o.lead_id,
+                region: region.clone(),
+                offer_id: o.offer_id,
+                accept_by: o.accept_by,
+            }));
+        }
+        out.sort_by_key(|o| o.accept_by);
+        Ok(out)
+    }
+}

@@ -1,0 +1,219 @@
+//! What the routing layer takes and answers. Replies of the scripts
+//! deserialize straight into these.
+
+use super::script::{lua_list, nonempty};
+use crate::domain::*;
+use serde::{Deserialize, Serialize};
+
+/// Who is acting, for the audit trail.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Robot,
+    Manager(ManagerId),
+    Admin,
+    Sweeper,
+}
+
+impl Actor {
+    pub(crate) fn audit_name(&self) -> String {
+        match self {
+            Actor::Robot => "robot".into(),
+            Actor::Manager(m) => format!("manager:{m}"),
+            Actor::Admin => "admin".into(),
+            Actor::Sweeper => "sweeper".into(),
+        }
+    }
+}
+
+/// Everything ingestion needs: the interaction's identity, the decision and
+/// what to store.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    pub interaction_id: InteractionId,
+    pub customer: CustomerId,
+    pub campaign: CampaignId,
+    pub product: Product,
+    pub region: RegionId,
+    pub branch: BranchId,
+    pub relationship_manager: Option<ManagerId>,
+    pub remote_manager: Option<ManagerId>,
+    pub route: Route,
+    /// Why the policy chose the route (kept in the audit trail).
+    pub route_reason: String,
+    pub score: ScoreSnapshot,
+    pub interaction: StoredInteraction,
+    /// The response to the robot, recorded for replays (opaque here).
+    pub answer: String,
+}
+
+/// Where a lead went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Destination {
+    pub kind: DestinationKind,
+    #[serde(default, deserialize_with = "nonempty")]
+    pub manager: Option<ManagerId>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IngestOutcome {
+    pub lead_id: LeadId,
+    pub destination: Destination,
+    pub joined: bool,
+    pub replayed: bool,
+    pub state: LeadState,
+    /// On a replay: the response recorded by the first call.
+    #[serde(default)]
+    pub answer: Option<String>,
+}
+
+/// The lead's own record, typed (what `lua/includes/view.lua` reads).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LeadView {
+    pub id: LeadId,
+    pub customer: CustomerId,
+    pub campaign: CampaignId,
+    pub product: Product,
+    pub branch: BranchId,
+    pub state: LeadState,
+    /// The lease holder, or the offline manager it is offered to or accepted by.
+    #[serde(default)]
+    pub owner: Option<ManagerId>,
+    /// The remote manager whose own queue holds it.
+    #[serde(default)]
+    pub queue_manager: Option<ManagerId>,
+    pub bucket: Bucket,
+    pub probability: f64,
+    pub score: u8,
+    pub model_version: String,
+    #[serde(default)]
+    pub attempts: u32,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Scheduled call-back (state `remote_callback`).
+    #[serde(default)]
+    pub callback_at: Option<i64>,
+    #[serde(default)]
+    pub offer_id: Option<String>,
+    #[serde(default)]
+    pub offer_deadline: Option<i64>,
+    #[serde(default)]
+    pub lease_id: Option<String>,
+}
+
+impl LeadView {
+    /// The manager the lead is with: holder, offeree or own-queue manager.
+    pub fn manager(&self) -> Option<&ManagerId> {
+        self.owner.as_ref().or(self.queue_manager.as_ref())
+    }
+}
+
+/// A lead leased to a remote manager.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Lease {
+    pub lead: LeadView,
+    pub lease_id: String,
+    pub expires_at: i64,
+}
+
+/// A lead with its region, interactions and history.
+#[derive(Debug, Clone)]
+pub struct LeadRecord {
+    pub lead: LeadView,
+    pub region: RegionId,
+    /// Oldest first.
+    pub interactions: Vec<StoredInteraction>,
+    pub history: Vec<AuditEvent>,
+}
+
+/// One audit event of a lead (written by `lua/includes/audit.lua`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub at: i64,
+    pub lead: String,
+    pub actor: String,
+    pub action: String,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    pub probability: f64,
+    pub bucket: String,
+    pub model_version: String,
+    pub manager: String,
+    /// The interaction the event was caused by, if one was.
+    #[serde(default)]
+    pub interaction: String,
+}
+
+/// A pending referral offer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingOffer {
+    pub lead_id: LeadId,
+    pub region: RegionId,
+    pub offer_id: String,
+    pub accept_by: i64,
+}
+
+/// Result of a transition that moves a lead.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Moved {
+    pub lead_id: LeadId,
+    pub state: LeadState,
+    pub destination: Destination,
+    pub branch: BranchId,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueueStat {
+    #[serde(skip_deserializing)]
+    pub region: String,
+    pub queue: String,
+    pub owner: String,
+    pub depth: u64,
+    pub oldest_age_ms: i64,
+    pub buckets: BucketCounts,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BucketCounts {
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ManagerLoad {
+    #[serde(skip_deserializing)]
+    pub region: String,
+    pub manager: String,
+    #[serde(default)]
+    pub tier: String,
+    pub capacity: u32,
+    pub available: bool,
+    pub held: u64,
+    pub pending_offers: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QueueStats {
+    pub queues: Vec<QueueStat>,
+    pub managers: Vec<ManagerLoad>,
+}
+
+/// `queue_stats.lua`'s reply.
+#[derive(Deserialize)]
+pub(crate) struct ShardStats {
+    #[serde(deserialize_with = "lua_list")]
+    pub queues: Vec<QueueStat>,
+    #[serde(deserialize_with = "lua_list")]
+    pub managers: Vec<ManagerLoad>,
+}
+
+/// What a sweep pass did, per deadline kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepReport {
+    pub offers_timed_out: u64,
+    pub leases_expired: u64,
+    pub callbacks_due: u64,
+    pub backflowed: u64,
+    pub incubation_reviewed: u64,
+}

@@ -1,0 +1,254 @@
+//! The use cases the gRPC handlers (and nothing else) call: validated domain
+//! values in, scoring then the policy then routing, domain values out. No
+//! gRPC types here; the referral-watch loop lives here too (`watch.rs`).
+
+mod desk;
+mod watch;
+
+pub use desk::Reader;
+pub use watch::{ReferralChange, WithdrawReason};
+
+use crate::domain::*;
+use crate::routing::offers::OfferEvents;
+use crate::routing::{Destination, IngestRequest, Router, RoutingError};
+use crate::scoring::{Manifest, ScoreRequest, ScoredLead, Scorer, ScoringError};
+use crate::telemetry::Metrics;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Errors of the core: one layer's error or the other's, or a refusal of
+/// the use case itself.
+#[derive(Debug, thiserror::Error)]
+pub enum FunnelError {
+    #[error(transparent)]
+    Scoring(#[from] ScoringError),
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
+    /// The caller may not see or do this.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The server is stopping; the client should reconnect elsewhere.
+    #[error("server shutting down; reconnect")]
+    ShuttingDown,
+}
+
+/// The score as answered to the robot, recorded for replays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// Probability, score, the bucket after the rules, model, reasons.
+    pub score: ScoreSnapshot,
+    /// Intent label → probability, most probable first.
+    pub intents: Vec<(String, f64)>,
+    /// Features that were missing and took the model's default.
+    pub defaulted: Vec<String>,
+}
+
+/// What the robot gets back for one interaction.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub lead_id: LeadId,
+    pub answer: Answer,
+    pub destination: Destination,
+    pub region: RegionId,
+    pub branch: BranchId,
+    pub replayed: bool,
+    pub joined: bool,
+}
+
+/// How the core is tuned.
+#[derive(Debug, Clone)]
+pub struct FunnelOptions {
+    /// Campaign thresholds and the rules' intent threshold; the default
+    /// thresholds come from the model manifest.
+    pub campaign_thresholds: std::collections::HashMap<CampaignId, Thresholds>,
+    pub intent_threshold: f64,
+    /// Referral watchers re-read their offers this often even without a push.
+    pub watch_poll: Duration,
+}
+
+/// Scoring + policy + routing, shared by every handler.
+pub struct Funnel {
+    scorer: Arc<Scorer>,
+    router: Router,
+    metrics: Arc<Metrics>,
+    policy: Policy,
+    /// Wakes referral watchers when their offers change (Redis pub/sub).
+    offer_events: Arc<OfferEvents>,
+    watch_poll: Duration,
+}
+
+impl Funnel {
+    pub fn new(
+        scorer: Arc<Scorer>,
+        router: Router,
+        metrics: Arc<Metrics>,
+        opts: FunnelOptions,
+    ) -> Self {
+        let policy = Policy {
+            default: scorer.manifest().buckets,
+            per_campaign: opts.campaign_thresholds,
+            intent_threshold: opts.intent_threshold,
+        };
+        Self {
+            scorer,
+            router,
+            metrics,
+            policy,
+            offer_events: Arc::default(),
+            watch_poll: opts.watch_poll,
+        }
+    }
+
+    /// The clock transitions are stamped with (ms since the epoch).
+    pub fn now_ms(&self) -> i64 {
+        self.router.now_ms()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The models being served.
+    pub fn model(&self) -> &Manifest {
+        self.scorer.manifest()
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The pub/sub listener that wakes referral watchers (run by the app).
+    pub fn offer_events(&self) -> Arc<OfferEvents> {
+        self.offer_events.clone()
+    }
+
+    /// Redis answers and the scorer is running (readiness).
+    pub async fn ready(&self) -> Result<(), String> {
+        if !self.scorer.is_running() {
+            return Err("scorer is shut down".into());
+        }
+        self.router.ping().await.map_err(|e| e.to_string())
+    }
+
+    /// Scores and routes a batch of interactions; one result per item, in
+    /// order. Scoring is one batch; routing runs the items concurrently.
+    #[tracing::instrument(skip_all, fields(items = interactions.len()))]
+    pub async fn submit_many(
+        &self,
+        interactions: Vec<Interaction>,
+    ) -> Result<Vec<Result<Submitted, FunnelError>>, FunnelError> {
+        let t0 = Instant::now();
+        let requests: Vec<_> = interactions.iter().map(ScoreRequest::from).collect();
+        let scored = match self.scorer.score(requests).await {
+            Ok(s) => s,
+            Err(e) => {
+                if matches!(e, ScoringError::Overloaded(_)) {
+                    self.metrics.scoring_rejected.inc();
+                }
+                return Err(e.into());
+            }
+        };
+        // Every lead of the batch waited the whole scoring time.
+        let waited = t0.elapsed();
+        for _ in 0..interactions.len() {
+            self.metrics.observe_stage("scoring", waited);
+        }
+        let routed =
+            futures::future::join_all(interactions.into_iter().zip(scored).map(
+                |(interaction, scored)| async move { self.route(interaction, scored?).await },
+            ))
+            .await;
+        Ok(routed)
+    }
+
+    /// One interaction.
+    pub async fn submit(&self, interaction: Interaction) -> Result<Submitted, FunnelError> {
+        self.submit_many(vec![interaction])
+            .await?
+            .pop()
+            .expect("one result per item")
+    }
+
+    async fn route(
+        &self,
+        interaction: Interaction,
+        scored: ScoredLead,
+    ) -> Result<Submitted, FunnelError> {
+        let t0 = Instant::now();
+        let intent = |name: &str| {
+            scored
+                .intents
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(0.0, |(_, p)| *p)
+        };
+        let signals = Signals {
+            asks_for_human: intent("asks_for_human"),
+            complaint: intent("complaint"),
+            do_not_contact: interaction.do_not_contact,
+        };
+        let decision = self
+            .policy
+            .decide(&interaction.campaign_id, scored.probability, signals);
+        let answer = Answer {
+            score: ScoreSnapshot {
+                probability: scored.probability,
+                score: scored.score,
+                bucket: decision.bucket,
+                model_version: scored.model_version.clone(),
+                reasons: scored.reasons.clone(),
+            },
+            intents: scored.intents.clone(),
+            defaulted: scored.defaulted.clone(),
+        };
+        let req = IngestRequest {
+            interaction_id: interaction.interaction_id.clone(),
+            customer: interaction.customer_id.clone(),
+            campaign: interaction.campaign_id.clone(),
+            product: interaction.product,
+            region: interaction.region_id.clone(),
+            branch: interaction.branch_id.clone(),
+            relationship_manager: interaction.relationship_manager_id.clone(),
+            remote_manager: interaction.remote_manager_id.clone(),
+            route: decision.route,
+            route_reason: decision.reason,
+            score: answer.score.clone(),
+            answer: serde_json::to_string(&answer)
+                .map_err(|e| RoutingError::Protocol(format!("cannot encode the answer: {e}")))?,
+            interaction: StoredInteraction {
+                score: answer.score.clone(),
+                intents: answer.intents.clone(),
+                defaulted_features: answer.defaulted.clone(),
+                received_at_ms: self.router.now_ms(),
+                interaction: interaction.clone(),
+            },
+        };
+        let outcome = self.router.ingest(&req).await?;
+        self.metrics.observe_stage("redis", t0.elapsed());
+        let answer = match &outcome.answer {
+            // A replay answers what the first call answered.
+            Some(recorded) => serde_json::from_str(recorded)
+                .map_err(|e| RoutingError::Protocol(format!("recorded answer: {e}")))?,
+            None => {
+                self.metrics
+                    .leads
+                    .with_label_values(&[
+                        decision.bucket.as_str(),
+                        outcome.destination.kind.as_str(),
+                    ])
+                    .inc();
+                answer
+            }
+        };
+        Ok(Submitted {
+            lead_id: outcome.lead_id,
+            answer,
+            destination: outcome.destination,
+            region: interaction.region_id,
+            branch: interaction.branch_id,
+            replayed: outcome.replayed,
+            joined: outcome.joined,
+        })
+    }
+}
