@@ -47,6 +47,8 @@ struct Tally {
     call_backs: u32,
     escalated: u32,
     handed_back: u32,
+    /// Calls the server refused or that failed (not counted above).
+    failed: u32,
 }
 
 type Tallies = Arc<Mutex<BTreeMap<String, Tally>>>;
@@ -381,7 +383,7 @@ async fn scene(
     );
     println!("\n== per manager ==");
     println!(
-        "  {:<28} {:>7} {:>8} {:>8} {:>7} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
+        "  {:<28} {:>7} {:>8} {:>8} {:>7} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9} {:>6}",
         "manager",
         "offered",
         "accepted",
@@ -392,11 +394,12 @@ async fn scene(
         "not-int.",
         "call-back",
         "escalated",
-        "handed-bk"
+        "handed-bk",
+        "failed"
     );
     for (m, t) in tallies.lock().expect("tally lock").iter() {
         println!(
-            "  {:<28} {:>7} {:>8} {:>8} {:>7} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
+            "  {:<28} {:>7} {:>8} {:>8} {:>7} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9} {:>6}",
             m,
             t.offered,
             t.accepted,
@@ -407,7 +410,8 @@ async fn scene(
             t.not_interested,
             t.call_backs,
             t.escalated,
-            t.handed_back
+            t.handed_back,
+            t.failed
         );
     }
     let stats = admin
@@ -502,41 +506,49 @@ async fn branch_manager(
                 })
                 .await;
             if accepted.is_err() {
+                tally(&tallies, &me, |t| t.failed += 1);
                 continue;
             }
             tally(&tallies, &me, |t| t.accepted += 1);
             let p = lead.score.map(|s| s.probability).unwrap_or(0.0);
             let r = chance(&lead.lead_id, 2);
             let outcome = if r < 0.1 {
-                tally(&tallies, &me, |t| t.handed_back += 1);
                 pb::Outcome::ReturnToRemote
             } else if r < p + 0.1 {
-                tally(&tallies, &me, |t| t.converted += 1);
                 pb::Outcome::Converted
             } else {
-                tally(&tallies, &me, |t| t.not_interested += 1);
                 pb::Outcome::NotInterested
             };
-            let _ = referrals
+            let done = referrals
                 .complete_referral(pb::CompleteReferralRequest {
                     lead_id: lead.lead_id,
                     outcome: outcome as i32,
                     note: "met at the branch".into(),
                 })
                 .await;
+            // Counted only once the server recorded it.
+            tally(&tallies, &me, |t| match (done.is_ok(), outcome) {
+                (false, _) => t.failed += 1,
+                (true, pb::Outcome::ReturnToRemote) => t.handed_back += 1,
+                (true, pb::Outcome::Converted) => t.converted += 1,
+                (true, _) => t.not_interested += 1,
+            });
         } else if roll < 0.75 {
             story
                 .lock()
                 .expect("story lock")
                 .get_or_insert_with(|| lead.lead_id.clone());
-            let _ = referrals
+            let declined = referrals
                 .decline_referral(pb::DeclineReferralRequest {
                     lead_id: lead.lead_id,
                     offer_id: offer.offer_id,
                     reason: "fully booked this week".into(),
                 })
                 .await;
-            tally(&tallies, &me, |t| t.declined += 1);
+            tally(&tallies, &me, |t| match declined {
+                Ok(_) => t.declined += 1,
+                Err(_) => t.failed += 1,
+            });
         } else {
             tally(&tallies, &me, |t| t.ignored += 1); // the SLA will run out
         }
@@ -559,7 +571,10 @@ async fn remote_manager(
             .await
         {
             Ok(r) => r.into_inner().leads,
-            Err(_) => Vec::new(),
+            Err(_) => {
+                tally(&tallies, &me, |t| t.failed += 1);
+                Vec::new()
+            }
         };
         if leads.is_empty() {
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -578,7 +593,6 @@ async fn remote_manager(
             // Rolled per lease: a called-back lead gets a fresh outcome.
             let r = chance(&l.lease_id, 3);
             let (outcome, callback_at) = if r < 0.08 {
-                tally(&tallies, &me, |t| t.call_backs += 1);
                 let at = std::time::SystemTime::now() + Duration::from_secs(2);
                 let ms = at
                     .duration_since(std::time::UNIX_EPOCH)
@@ -589,16 +603,13 @@ async fn remote_manager(
                     Some(crate::api::convert::ms_to_timestamp(ms)),
                 )
             } else if r < 0.14 {
-                tally(&tallies, &me, |t| t.escalated += 1);
                 (pb::Outcome::Escalate, None)
             } else if r < 0.14 + p {
-                tally(&tallies, &me, |t| t.converted += 1);
                 (pb::Outcome::Converted, None)
             } else {
-                tally(&tallies, &me, |t| t.not_interested += 1);
                 (pb::Outcome::NotInterested, None)
             };
-            let _ = desk
+            let done = desk
                 .complete_lead(pb::CompleteLeadRequest {
                     lead_id: lead.lead_id,
                     lease_id: l.lease_id,
@@ -607,6 +618,14 @@ async fn remote_manager(
                     note: "called the customer".into(),
                 })
                 .await;
+            // Counted only once the server recorded it.
+            tally(&tallies, &me, |t| match (done.is_ok(), outcome) {
+                (false, _) => t.failed += 1,
+                (true, pb::Outcome::CallBack) => t.call_backs += 1,
+                (true, pb::Outcome::Escalate) => t.escalated += 1,
+                (true, pb::Outcome::Converted) => t.converted += 1,
+                (true, _) => t.not_interested += 1,
+            });
         }
     }
 }

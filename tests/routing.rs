@@ -947,6 +947,70 @@ async fn a_complaint_parks_the_lead_and_a_calm_call_routes_it_again(h: H) {
     h.assert_sound().await;
 }
 
+async fn a_call_back_keeps_its_time_on_the_lead(h: H) {
+    let r = &h.router;
+    let m = mgr("cb1");
+    r.upsert_manager(&remote("cb1", &["east"], 5))
+        .await
+        .unwrap();
+    let lead = ingest(&h, Lead::new("cb-i1", "cb-c1", Route::Remote, 40)).await;
+    let l = r.pull(&m, 1, None).await.unwrap().pop().unwrap();
+    let at = h.clock.now_ms() + 3_600_000;
+    // With a note: the time is a field of its own, not parsed from text.
+    r.complete(
+        &m,
+        &l.lead.id,
+        &l.lease_id,
+        RemoteOutcome::CallBack,
+        Some(at),
+        "after lunch",
+    )
+    .await
+    .unwrap();
+    let rec = r.get_lead(&lead.lead_id).await.unwrap();
+    assert_eq!(rec.lead.state, LeadState::RemoteCallback);
+    assert_eq!(rec.lead.callback_at, Some(at));
+    assert_eq!(rec.history.last().unwrap().reason, "after lunch");
+    h.clock.advance(Duration::from_secs(3601));
+    r.sweep_region(&region("east"), 10).await.unwrap();
+    let rec = r.get_lead(&lead.lead_id).await.unwrap();
+    assert_eq!(rec.lead.state, LeadState::RemoteQueued);
+    assert_eq!(rec.lead.callback_at, None);
+    h.assert_sound().await;
+}
+
+async fn audit_events_name_the_interaction_that_caused_them(h: H) {
+    let r = &h.router;
+    let first = ingest(&h, Lead::new("ax-1", "ax-c1", Route::Incubation, 5)).await;
+    ingest(&h, Lead::new("ax-2", "ax-c1", Route::Remote, 40)).await;
+    let trail = r.get_lead(&first.lead_id).await.unwrap().history;
+    let by = |action: &str| {
+        trail
+            .iter()
+            .filter(|e| e.action == action)
+            .map(|e| e.interaction.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by("ingested"), vec!["ax-1"]);
+    assert_eq!(by("rescored"), vec!["ax-2"]);
+    assert_eq!(by("promoted"), vec!["ax-2"]);
+    h.assert_sound().await;
+}
+
+async fn a_replayed_ingest_answers_what_was_recorded(h: H) {
+    let mut first = Lead::new("rp-1", "rp-c1", Route::Remote, 40).req();
+    first.answer = "first answer".into();
+    let a = h.router.ingest(&first).await.unwrap();
+    assert!(!a.replayed && a.answer.is_none());
+    let mut again = Lead::new("rp-1", "rp-c1", Route::Referral, 90).req();
+    again.answer = "second answer".into();
+    let b = h.router.ingest(&again).await.unwrap();
+    assert!(b.replayed);
+    assert_eq!(b.answer.as_deref(), Some("first answer"));
+    assert_eq!((b.lead_id, b.destination), (a.lead_id, a.destination));
+    h.assert_sound().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),+ $(,)?) => {
         mod single {
@@ -977,4 +1041,7 @@ on_both!(
     an_unplaceable_lead_does_not_block_the_unassigned_list,
     a_remote_manager_leaving_gives_its_queue_to_the_pool,
     a_complaint_parks_the_lead_and_a_calm_call_routes_it_again,
+    a_call_back_keeps_its_time_on_the_lead,
+    audit_events_name_the_interaction_that_caused_them,
+    a_replayed_ingest_answers_what_was_recorded,
 );
