@@ -61,10 +61,10 @@ impl Stack {
             tokens_file,
             manifest: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/manifest.json"),
             scoring_threads: 1,
-            sweep_interval_ms: 100,
-            watch_poll_ms: 200,
-            stats_interval_ms: 500,
-            redis_timeout_ms: 1000,
+            sweep_interval: Duration::from_millis(100),
+            watch_poll: Duration::from_millis(200),
+            stats_interval: Duration::from_millis(500),
+            redis_timeout: Duration::from_secs(1),
             log_filter: "warn".into(),
             ..Config::default()
         };
@@ -428,7 +428,7 @@ async fn branch_manager_watches_accepts_declines_and_reconnects() {
     // replica 1 reach the watcher on replica 0 only by the Redis push.
     let mut s = Stack::start(&common::single().url(), 2, |c| {
         c.routing.offer_sla = Duration::from_secs(3);
-        c.watch_poll_ms = 60_000;
+        c.watch_poll = Duration::from_secs(60);
     });
     s.setup_managers("south", "south-gz-tianhe").await;
     let robot = s.as_on(1, ROBOT).await;

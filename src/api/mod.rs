@@ -44,7 +44,7 @@ pub struct Bound {
 
 /// Builds everything from `config` and serves gRPC on `listener` until
 /// `shutdown` resolves; then stops taking work, drains in-flight requests
-/// (up to `shutdown_grace_secs`), ends open streams, stops the sweeper and
+/// (up to `shutdown_grace`), ends open streams, stops the sweeper and
 /// the scoring threads. `on_bound` is told the addresses once listening.
 pub async fn run(
     config: Config,
@@ -74,7 +74,7 @@ pub async fn run(
     let conn = RedisConn::connect(&RedisTarget {
         urls: config.redis_urls.clone(),
         cluster: config.redis_cluster,
-        response_timeout: Duration::from_millis(config.redis_timeout_ms),
+        response_timeout: config.redis_timeout,
         connect_timeout: Duration::from_secs(5),
     })
     .await
@@ -102,7 +102,7 @@ pub async fn run(
     let sweep_metrics = metrics.clone();
     let sweeper_task = tokio::spawn(sweeper::run(
         router.clone(),
-        Duration::from_millis(config.sweep_interval_ms),
+        config.sweep_interval,
         config.sweep_batch,
         stop_rx.clone(),
         move |r| {
@@ -119,7 +119,7 @@ pub async fn run(
     let stats_task = tokio::spawn(refresh_queue_gauges(
         router.clone(),
         metrics.clone(),
-        Duration::from_millis(config.stats_interval_ms),
+        config.stats_interval,
         stop_rx.clone(),
     ));
 
@@ -127,7 +127,7 @@ pub async fn run(
         funnel,
         tokens,
         stream_window: config.stream_window.max(1),
-        watch_poll: Duration::from_millis(config.watch_poll_ms.max(50)),
+        watch_poll: config.watch_poll.max(Duration::from_millis(50)),
         shutdown: stop_rx.clone(),
     };
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -155,7 +155,7 @@ pub async fn run(
     // On the signal: mark NOT_SERVING, end streams, stop accepting; tonic
     // then drains the requests in flight.
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
-    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let grace = config.shutdown_grace;
     let health_on_stop = health.clone();
     let stop_tx = Arc::new(stop_tx);
     let stop_on_signal = stop_tx.clone();
