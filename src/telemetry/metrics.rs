@@ -1,27 +1,11 @@
-//! Logs (tracing, JSON or pretty) and Prometheus metrics (`funnel_` prefix,
-//! explicit buckets), served as text on a plain HTTP port.
+//! Prometheus metrics: every metric the service exports (`funnel_` prefix,
+//! explicit buckets).
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-/// Sets up tracing once; `format` is "json" or "pretty".
-pub fn init_logging(format: &str, filter: &str) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let _ = if format == "json" {
-        builder.json().flatten_event(true).try_init()
-    } else {
-        builder.compact().try_init()
-    };
-}
 
 /// Request latencies: 100 µs .. 10 s.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -174,44 +158,5 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Serves `GET /metrics` (and `/healthz`) until `shutdown` resolves. A tiny
-/// HTTP/1.1 responder is enough for a Prometheus scrape.
-pub async fn serve_metrics(
-    listener: TcpListener,
-    metrics: std::sync::Arc<Metrics>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.changed() => break,
-        };
-        let Ok((mut sock, _)) = accepted else {
-            continue;
-        };
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            let n = match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
-                Ok(Ok(n)) => n,
-                _ => return,
-            };
-            let req = String::from_utf8_lossy(&buf[..n]);
-            let path = req.split_whitespace().nth(1).unwrap_or("/");
-            let (status, body) = match path {
-                "/metrics" => ("200 OK", metrics.render()),
-                "/healthz" => ("200 OK", "ok\n".to_string()),
-                _ => ("404 Not Found", "not found\n".to_string()),
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = sock.write_all(head.as_bytes()).await;
-            let _ = sock.write_all(body.as_bytes()).await;
-        });
     }
 }
