@@ -5,6 +5,7 @@
 //! Data flows one way: `api` (gRPC) → `scoring` (ONNX) → `routing` (Redis).
 
 pub mod api;
+pub mod app;
 pub mod client;
 pub mod config;
 pub mod demo;

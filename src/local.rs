@@ -144,7 +144,7 @@ impl LocalServer {
                 rt.block_on(async move {
                     let listener = tokio::net::TcpListener::bind(config.listen).await?;
                     let fail_tx = bound_tx.clone();
-                    let result = crate::api::run(
+                    let result = crate::app::run(
                         config,
                         listener,
                         async move {

@@ -178,16 +178,16 @@ impl pb::intake_server::Intake for Api {
             let window = self.stream_window;
             let (tx, rx) = tokio::sync::mpsc::channel(window);
             let api = self.clone();
-            let mut shutdown = self.shutdown.clone();
+            let shutdown = self.shutdown.clone();
             // At most `window` items in flight: the inbound stream is not read
             // further until results are sent, which is the back-pressure.
-            tokio::spawn(async move {
+            self.tasks.spawn(async move {
                 let mut in_flight = FuturesUnordered::new();
                 let mut open = true;
                 loop {
                     tokio::select! {
                         // On shutdown, stop reading: finish what is in flight.
-                        _ = shutdown.changed(), if open => open = false,
+                        _ = shutdown.cancelled(), if open => open = false,
                         item = inbound.next(), if open && in_flight.len() < window => match item {
                             Some(Ok(item)) => {
                                 let api = api.clone();
@@ -402,11 +402,11 @@ impl pb::referrals_server::Referrals for Api {
             let me = self.offline(&req)?;
             let (tx, rx) = tokio::sync::mpsc::channel(64);
             let api = self.clone();
-            tokio::spawn(async move {
+            self.tasks.spawn(async move {
                 let router = &api.funnel.router;
                 let mut known: HashMap<String, LeadId> = HashMap::new();
                 let mut synced = false;
-                let mut shutdown = api.shutdown.clone();
+                let shutdown = api.shutdown.clone();
                 let wake = api.funnel.offer_events.watch(me.as_str());
                 loop {
                     // Register for wake-ups before reading, so no change is missed.
@@ -478,7 +478,7 @@ impl pb::referrals_server::Referrals for Api {
                         _ = &mut changed => {}
                         _ = tokio::time::sleep(api.watch_poll) => {}
                         _ = tx.closed() => return,
-                        _ = shutdown.changed() => {
+                        _ = shutdown.cancelled() => {
                             let _ = tx.send(Err(Status::unavailable("server shutting down; reconnect"))).await;
                             return;
                         }

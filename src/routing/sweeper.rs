@@ -3,15 +3,15 @@
 
 use super::{Router, SweepReport};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
-/// Sweeps every region each `interval` until `shutdown` turns true. Errors
+/// Sweeps every region each `interval` until `shutdown` is cancelled. Errors
 /// (Redis down) are logged and retried next tick: deadlines only get later.
 pub async fn run(
     router: Router,
     interval: Duration,
     batch: u32,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
     on_report: impl Fn(&SweepReport) + Send + 'static,
 ) {
     let mut tick = tokio::time::interval(interval);
@@ -19,9 +19,9 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = shutdown.changed() => {}
+            _ = shutdown.cancelled() => {}
         }
-        if *shutdown.borrow() {
+        if shutdown.is_cancelled() {
             break;
         }
         match router.regions().await {

@@ -10,12 +10,12 @@ use tokio::net::TcpListener;
 pub async fn serve_metrics(
     listener: TcpListener,
     metrics: std::sync::Arc<Metrics>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            _ = shutdown.changed() => break,
+            _ = shutdown.cancelled() => break,
         };
         let Ok((mut sock, _)) = accepted else {
             continue;
