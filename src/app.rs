@@ -7,9 +7,9 @@ use crate::config::Config;
 use crate::routing::{sweeper, RedisConn, RedisTarget, Router, SystemClock};
 use crate::scoring::{Scorer, ScorerConfig};
 use crate::service::Funnel;
-use crate::telemetry::{self, Metrics};
+use crate::telemetry::{self, Metrics, Readiness};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +24,9 @@ pub struct Bound {
     pub grpc: std::net::SocketAddr,
     pub metrics: std::net::SocketAddr,
 }
+
+/// How long `/readyz` waits for each check (a PING is sub-millisecond).
+const READY_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Every service the health service reports on; "" is the whole server.
 const SERVICES: [&str; 5] = [
@@ -62,7 +65,7 @@ pub async fn run(
     })
     .await
     .map_err(|e| anyhow::anyhow!("cannot connect to redis: {e}"))?;
-    let router = Router::new(conn, config.routing.clone(), Arc::new(SystemClock));
+    let router = Router::new(conn.clone(), config.routing.clone(), Arc::new(SystemClock));
     let metrics = Arc::new(Metrics::new());
     let funnel = Arc::new(Funnel::new(
         scorer.clone(),
@@ -80,9 +83,10 @@ pub async fn run(
         grpc: listener.local_addr()?,
         metrics: metrics_listener.local_addr()?,
     };
-    tasks.spawn(telemetry::serve_metrics(
+    let readiness = readiness(conn, Arc::downgrade(&scorer), stop.clone());
+    tasks.spawn(telemetry::http::serve(
         metrics_listener,
-        metrics.clone(),
+        telemetry::http::router(metrics.clone(), readiness),
         http_stop.clone(),
     ));
     let sweep_metrics = metrics.clone();
@@ -181,6 +185,34 @@ pub async fn run(
     }
     tracing::info!("stopped");
     result
+}
+
+/// Ready = Redis answers a PING, the scorer runs, and we are not shutting
+/// down (so balancers move away while in-flight requests drain).
+fn readiness(conn: RedisConn, scorer: Weak<Scorer>, stop: CancellationToken) -> Readiness {
+    Readiness::new(READY_TIMEOUT)
+        .check("redis", move || {
+            let mut conn = conn.clone();
+            async move {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .check("scorer", move || {
+            let running = scorer.upgrade().is_some_and(|s| s.is_running());
+            async move { running.then_some(()).ok_or_else(|| "not running".into()) }
+        })
+        .check("shutdown", move || {
+            let stopping = stop.is_cancelled();
+            async move {
+                (!stopping)
+                    .then_some(())
+                    .ok_or_else(|| "in progress".into())
+            }
+        })
 }
 
 async fn start_scorer(config: &Config) -> anyhow::Result<Scorer> {

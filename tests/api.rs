@@ -836,6 +836,11 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
         &page[..page.len().min(400)]
     );
     assert!(page.contains("funnel_grpc_request_duration_seconds_bucket"));
+    let metrics = s.servers[0].metrics;
+    let (status, _) = funnel::local::http_get(metrics, "/healthz").await.unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = funnel::local::http_get(metrics, "/readyz").await.unwrap();
+    assert_eq!((status, body.as_str()), (200, r#"{"ready":true}"#));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -921,6 +926,15 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Unavailable);
+    // Alive but not ready, and it says why.
+    let metrics = s.servers[0].metrics;
+    let (status, _) = funnel::local::http_get(metrics, "/healthz").await.unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = funnel::local::http_get(metrics, "/readyz").await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(body["failed"]["redis"].is_string(), "{body}");
+    assert!(body["failed"].get("scorer").is_none(), "{body}");
 
     let _back = common::RedisProcess::start_at(redis.port, redis.dir.clone(), &aof);
     // The connection comes back by itself; retries of refused calls succeed.
@@ -962,6 +976,10 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
         .await
         .unwrap();
     assert!(v.is_empty(), "{v:?}");
+    let (status, body) = funnel::local::http_get(s.servers[0].metrics, "/readyz")
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
     drop(s);
     redis.kill();
 }

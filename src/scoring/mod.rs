@@ -192,6 +192,11 @@ impl Scorer {
         rx.await.map_err(|_| ScoringError::Shutdown)
     }
 
+    /// Taking work, with every worker alive (a panicked worker has ended).
+    pub fn is_running(&self) -> bool {
+        self.tx.is_some() && self.workers.iter().all(|w| !w.is_finished())
+    }
+
     /// Stops taking work, lets the workers finish what is queued, joins them.
     pub fn shutdown(&mut self) {
         self.tx.take();
