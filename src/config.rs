@@ -546,6 +546,9 @@ mod tests {
             let c = c.unwrap();
             assert_eq!(c.ort_library, Some("/opt/ort.so".into()));
             assert!(c.redis_cluster);
+            let set = "campaign_thresholds.cmp-x={ high = 0.6, medium = 0.2 }";
+            let c = resolve(&["--set", set]).unwrap();
+            assert_eq!(c.campaign_thresholds["cmp-x"].high, 0.6);
 
             let err = resolve(&["--set", "log_format=xml"]).unwrap_err();
             assert!(err.to_string().contains("log_format"), "{err}");
