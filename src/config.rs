@@ -1,9 +1,14 @@
-//! One typed configuration for `funnel serve`: defaults, then a TOML file
-//! (`--config`), then environment variables (`FUNNEL_*`), then flags. Every
-//! field is documented here; `funnel serve --help` lists the flags.
+//! One typed configuration for `funnel serve`, layered with figment:
+//! defaults → TOML file (`--config`) → `FUNNEL_*` environment variables
+//! (nested keys joined by `__`: `FUNNEL_ROUTING__OFFER_SLA=45m`) → flags
+//! (a few common ones, plus `--set key=value` for any field). Durations are
+//! human: `"250ms"`, `"30m"`, `"7days"`. Every field is documented here.
 
 use crate::domain::{CampaignId, Thresholds};
 use crate::routing::RoutingConfig;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider, Source};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -11,19 +16,22 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Config {
     /// gRPC listen address.
     pub listen: SocketAddr,
-    /// Prometheus `/metrics` listen address.
+    /// HTTP listen address of `/metrics`, `/healthz` and `/readyz`.
     pub metrics_listen: SocketAddr,
     /// Redis URLs: one for a single server, the seed nodes for a cluster.
-    /// May carry a password (`redis://:secret@host:6379`); it is redacted in logs.
+    /// May carry a password (`redis://:secret@host:6379`); it is redacted in
+    /// logs. A single string is one URL.
+    #[serde(deserialize_with = "one_or_many")]
     pub redis_urls: Vec<String>,
     /// Talk to a Redis Cluster.
     pub redis_cluster: bool,
-    /// Per-command Redis response timeout, ms.
-    pub redis_timeout_ms: u64,
+    /// Per-command Redis response timeout.
+    #[serde(with = "humantime_serde")]
+    pub redis_timeout: Duration,
     /// The model manifest; model files are found next to it.
     pub manifest: PathBuf,
     /// ONNX Runtime shared library; unset = `ORT_DYLIB_PATH` or next to the binary.
@@ -47,19 +55,23 @@ pub struct Config {
     pub tokens_file: PathBuf,
     /// Lead lifecycle tunables (SLA, leases, incubation, key prefix...).
     pub routing: RoutingConfig,
-    /// How often the deadline sweeper runs, ms.
-    pub sweep_interval_ms: u64,
+    /// How often the deadline sweeper runs.
+    #[serde(with = "humantime_serde")]
+    pub sweep_interval: Duration,
     /// Most deadlines of one kind handled per region per sweep.
     pub sweep_batch: u32,
     /// Referral watchers are pushed changes (Redis pub/sub); as a fallback
-    /// they also re-read pending offers this often, ms.
-    pub watch_poll_ms: u64,
-    /// Queue-depth gauges refresh interval, ms.
-    pub stats_interval_ms: u64,
+    /// they also re-read pending offers this often.
+    #[serde(with = "humantime_serde")]
+    pub watch_poll: Duration,
+    /// Queue-depth gauges refresh interval.
+    #[serde(with = "humantime_serde")]
+    pub stats_interval: Duration,
     /// Items of a streaming upload read ahead of their results (back-pressure).
     pub stream_window: usize,
-    /// Longest wait for in-flight requests on shutdown, s.
-    pub shutdown_grace_secs: u64,
+    /// Longest wait for in-flight requests on shutdown.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
     /// Log format: "json" or "pretty".
     pub log_format: String,
     /// Log filter (tracing EnvFilter syntax).
@@ -73,7 +85,7 @@ impl Default for Config {
             metrics_listen: "0.0.0.0:9090".parse().expect("addr"),
             redis_urls: vec!["redis://127.0.0.1:6379".into()],
             redis_cluster: false,
-            redis_timeout_ms: 2000,
+            redis_timeout: Duration::from_secs(2),
             manifest: "models/manifest.json".into(),
             ort_library: None,
             scoring_threads: std::thread::available_parallelism()
@@ -87,103 +99,179 @@ impl Default for Config {
             campaign_thresholds: HashMap::new(),
             tokens_file: "config/tokens.toml".into(),
             routing: RoutingConfig::default(),
-            sweep_interval_ms: 1000,
+            sweep_interval: Duration::from_secs(1),
             sweep_batch: 500,
-            watch_poll_ms: 1000,
-            stats_interval_ms: 10_000,
+            watch_poll: Duration::from_secs(1),
+            stats_interval: Duration::from_secs(10),
             stream_window: 256,
-            shutdown_grace_secs: 30,
+            shutdown_grace: Duration::from_secs(30),
             log_format: "pretty".into(),
             log_filter: "info".into(),
         }
     }
 }
 
-/// Flags (and their environment variables) of `funnel serve`; each
-/// overrides the file.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// Flags of `funnel serve`: the common fields by name, any field by `--set`.
+/// Each overrides the file and the environment.
+#[derive(Debug, Clone, Default, clap::Args, Serialize)]
 pub struct ServeFlags {
     /// TOML config file.
     #[arg(long, env = "FUNNEL_CONFIG")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
-    #[arg(long, env = "FUNNEL_LISTEN")]
+    /// gRPC listen address.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
-    #[arg(long, env = "FUNNEL_METRICS_LISTEN")]
+    /// HTTP address of /metrics, /healthz and /readyz.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_listen: Option<SocketAddr>,
     /// Comma-separated Redis URLs.
-    #[arg(long, env = "FUNNEL_REDIS_URLS", value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_urls: Option<Vec<String>>,
-    #[arg(long, env = "FUNNEL_REDIS_CLUSTER")]
-    pub redis_cluster: Option<bool>,
-    #[arg(long, env = "FUNNEL_MANIFEST")]
+    /// The model manifest.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<PathBuf>,
-    #[arg(long, env = "FUNNEL_ORT_LIBRARY")]
-    pub ort_library: Option<PathBuf>,
-    #[arg(long, env = "FUNNEL_SCORING_THREADS")]
-    pub scoring_threads: Option<usize>,
-    #[arg(long, env = "FUNNEL_MAX_BATCH")]
-    pub max_batch: Option<usize>,
-    #[arg(long, env = "FUNNEL_TOKENS_FILE")]
+    /// Bearer-token file.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens_file: Option<PathBuf>,
-    /// Referral accept SLA, seconds.
-    #[arg(long, env = "FUNNEL_OFFER_SLA_SECS")]
-    pub offer_sla_secs: Option<u64>,
-    /// Default remote lease, seconds.
-    #[arg(long, env = "FUNNEL_LEASE_SECS")]
-    pub lease_secs: Option<u64>,
-    #[arg(long, env = "FUNNEL_LOG_FORMAT")]
+    /// json or pretty.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<String>,
-    #[arg(long, env = "FUNNEL_LOG")]
+    /// Log filter (tracing EnvFilter syntax).
+    #[arg(long, visible_alias = "log")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_filter: Option<String>,
+    /// Any field by its dotted key, the value as TOML (a bare word is a
+    /// string): `--set routing.offer_sla=45m --set redis_cluster=true`.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+    #[serde(skip)]
+    pub set: Vec<(String, toml::Value)>,
 }
+
+/// `key=value` of `--set`.
+pub fn parse_set(arg: &str) -> Result<(String, toml::Value), String> {
+    let (key, raw) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("{arg:?}: expected KEY=VALUE"))?;
+    let key = key.trim();
+    if key.is_empty() || key.split('.').any(str::is_empty) {
+        return Err(format!("{arg:?}: bad key"));
+    }
+    // A TOML value if it is one, else the text itself, so that strings need
+    // no quotes on a command line (`--set log_format=json`).
+    let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .filter(|t| t.len() == 1)
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    Ok((key.to_string(), value))
+}
+
+/// A layer named our way in errors, with its keys spelled as the user
+/// wrote them (figment would name `Serialized` after its Rust type and
+/// prefix keys with the profile).
+struct Layer<P> {
+    name: &'static str,
+    spell: fn(&[&str]) -> String,
+    provider: P,
+}
+
+impl<P: Provider> Provider for Layer<P> {
+    fn metadata(&self) -> Metadata {
+        let spell = self.spell;
+        let mut md = self
+            .provider
+            .metadata()
+            .interpolater(move |_, keys| spell(keys));
+        md.name = self.name.into();
+        // A file is worth naming; figment's code locations are not.
+        md.source = md.source.filter(|s| matches!(s, Source::File(_)));
+        md
+    }
+
+    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
+        self.provider.data()
+    }
+}
+
+fn dotted(keys: &[&str]) -> String {
+    keys.join(".")
+}
+
+/// `FUNNEL_*` variables that are not config fields: the client verbs' and
+/// the test and bench scripts' own.
+const NOT_CONFIG_ENV: &[&str] = &[
+    "config",
+    "addr",
+    "token",
+    "bench_leads",
+    "bench_commandstats",
+    "skip_training_check",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {0}: {1}")]
     Read(PathBuf, std::io::Error),
-    #[error("invalid config file {0}: {1}")]
-    Parse(PathBuf, toml::de::Error),
+    #[error(transparent)]
+    Layer(#[from] Box<figment::Error>),
+    #[error("unknown setting {key} (from {from})")]
+    Unknown { key: String, from: String },
     #[error("invalid setting {0}: {1}")]
     Invalid(&'static str, String),
 }
 
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        Self::Layer(Box::new(e))
+    }
+}
+
 impl Config {
-    /// Defaults ← file ← env/flags.
+    /// Defaults ← file ← env ← flags, checked.
     pub fn resolve(flags: &ServeFlags) -> Result<Self, ConfigError> {
-        let mut c = match &flags.config {
-            Some(path) => {
-                let raw = std::fs::read_to_string(path)
-                    .map_err(|e| ConfigError::Read(path.clone(), e))?;
-                toml::from_str(&raw).map_err(|e| ConfigError::Parse(path.clone(), e))?
-            }
-            None => Config::default(),
-        };
-        macro_rules! take {
-            ($($f:ident),+) => { $(if let Some(v) = &flags.$f { c.$f = v.clone().into(); })+ };
+        let mut layers = Figment::from(Layer {
+            name: "defaults",
+            spell: dotted,
+            provider: Serialized::defaults(Config::default()),
+        });
+        if let Some(path) = &flags.config {
+            // figment reads a missing file as empty; a named one must exist.
+            std::fs::metadata(path).map_err(|e| ConfigError::Read(path.clone(), e))?;
+            layers = layers.merge(Layer {
+                name: "TOML file",
+                spell: dotted,
+                provider: Toml::file_exact(path),
+            });
         }
-        take!(
-            listen,
-            metrics_listen,
-            redis_urls,
-            redis_cluster,
-            manifest,
-            scoring_threads,
-            max_batch,
-            tokens_file,
-            log_format,
-            log_filter
-        );
-        if let Some(p) = &flags.ort_library {
-            c.ort_library = Some(p.clone());
+        layers = layers
+            .merge(Layer {
+                name: "environment",
+                spell: |k| format!("FUNNEL_{}", k.join("__").to_ascii_uppercase()),
+                provider: Env::prefixed("FUNNEL_").split("__").ignore(NOT_CONFIG_ENV),
+            })
+            .merge(Layer {
+                name: "flags",
+                spell: |k| format!("--{}", dotted(k).replace('_', "-")),
+                provider: Serialized::defaults(flags),
+            });
+        for (key, value) in &flags.set {
+            layers = layers.merge(Layer {
+                name: "flags",
+                spell: |k| format!("--set {}", dotted(k)),
+                provider: Serialized::default(key, value),
+            });
         }
-        if let Some(s) = flags.offer_sla_secs {
-            c.routing.offer_sla = Duration::from_secs(s);
-        }
-        if let Some(s) = flags.lease_secs {
-            c.routing.lease_default = Duration::from_secs(s);
-        }
-        c.validate()?;
-        Ok(c)
+        let config: Config = layers.extract()?;
+        reject_unknown(&layers, &config)?;
+        config.validate()?;
+        Ok(config)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -204,6 +292,16 @@ impl Config {
                 "scoring_threads/max_batch",
                 "must be at least 1".into(),
             ));
+        }
+        // Timers tick at these intervals: zero would panic or spin.
+        for (key, d) in [
+            ("sweep_interval", self.sweep_interval),
+            ("stats_interval", self.stats_interval),
+            ("watch_poll", self.watch_poll),
+        ] {
+            if d.is_zero() {
+                return Err(ConfigError::Invalid(key, "must be longer than 0".into()));
+            }
         }
         for (campaign, t) in &self.campaign_thresholds {
             if !(0.0..=1.0).contains(&t.medium) || !(t.medium..=1.0).contains(&t.high) {
@@ -242,67 +340,237 @@ impl Config {
     }
 }
 
-/// `redis://user:secret@host` → `redis://user:***@host`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((auth, host)) => match auth.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => format!("{scheme}://***@{host}"),
-        },
-        None => url.to_string(),
+/// Fails on a key that no field took. serde drops unknown keys of nested
+/// tables unless each struct denies them, so compare the given keys with
+/// those of the result serialized back, at every depth.
+fn reject_unknown(layers: &Figment, config: &Config) -> Result<(), ConfigError> {
+    fn first_unknown(given: &Dict, known: &Dict, path: &mut Vec<String>) -> bool {
+        for (key, value) in given {
+            path.push(key.clone());
+            match (value, known.get(key)) {
+                (_, None) => return true,
+                (Value::Dict(_, g), Some(Value::Dict(_, k))) if first_unknown(g, k, path) => {
+                    return true
+                }
+                _ => {}
+            }
+            path.pop();
+        }
+        false
     }
+    let given: Dict = layers.extract()?;
+    let known = Value::serialize(config)?
+        .into_dict()
+        .expect("a struct serializes to a dict");
+    let mut path = Vec::new();
+    if !first_unknown(&given, &known, &mut path) {
+        return Ok(());
+    }
+    let key = path.join(".");
+    let from = match layers.find_metadata(&key) {
+        Some(md) => match &md.source {
+            Some(file) => format!("{} {file}", md.name),
+            None => md.interpolate(&Profile::Default, &path),
+        },
+        None => "?".into(),
+    };
+    Err(ConfigError::Unknown { key, from })
+}
+
+/// A list, or a single string as a list of one.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// `redis://user:secret@host` → `redis://user:***@host`. Parsed as a URL
+/// (the user info ends at the last '@'), so no part of a password with '@'
+/// in it leaks; `?pass=`/`?password=` (Unix-socket URLs) are hidden too.
+pub fn redact_url(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return "<unparsable URL>".into();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    let secret = |k: &str| matches!(k, "pass" | "password");
+    if url.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret(&k) { "***".into() } else { v.into() };
+                (k.into(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 #[cfg(test)]
+// figment's Jail closures return its (large) error type; not ours to box.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("redis://:s3cret@db:6379"),
-            "redis://:***@db:6379"
-        );
-        assert_eq!(
-            redact_url("redis://app:s3cret@db:6379/0"),
-            "redis://app:***@db:6379/0"
-        );
-        assert_eq!(redact_url("redis://db:6379"), "redis://db:6379");
-        let c = Config {
-            redis_urls: vec!["redis://:pw@x:1".into()],
-            ..Config::default()
-        };
-        assert!(!format!("{:?}", c.redacted()).contains("pw"));
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        flags: ServeFlags,
+    }
+
+    fn resolve(args: &[&str]) -> Result<Config, ConfigError> {
+        let cli = Cli::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))
+            .expect("flags parse");
+        Config::resolve(&cli.flags)
     }
 
     #[test]
-    fn flags_override_file_and_validation_names_the_field() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("f.toml");
-        std::fs::write(
-            &file,
-            "max_batch = 16\nlog_format = \"json\"\n[routing]\nmax_attempts = 5\n",
-        )
-        .unwrap();
-        let flags = ServeFlags {
-            config: Some(file.clone()),
-            max_batch: Some(32),
-            ..Default::default()
+    fn file_then_env_then_flag_for_a_nested_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "f.toml",
+                "max_batch = 16\n[routing]\nkey_prefix = \"file\"\nmax_attempts = 5\n",
+            )?;
+            let c = resolve(&["--config", "f.toml"]).unwrap();
+            assert_eq!((c.routing.key_prefix.as_str(), c.max_batch), ("file", 16));
+
+            jail.set_env("FUNNEL_ROUTING__KEY_PREFIX", "env");
+            jail.set_env("FUNNEL_MAX_BATCH", "32");
+            let c = resolve(&["--config", "f.toml"]).unwrap();
+            assert_eq!((c.routing.key_prefix.as_str(), c.max_batch), ("env", 32));
+            // Untouched keys of the same table keep the file's value.
+            assert_eq!(c.routing.max_attempts, 5);
+
+            let c = resolve(&[
+                "--config",
+                "f.toml",
+                "--set",
+                "routing.key_prefix=flag",
+                "--set",
+                "max_batch=48",
+            ])
+            .unwrap();
+            assert_eq!((c.routing.key_prefix.as_str(), c.max_batch), ("flag", 48));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn durations_are_human_everywhere() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("f.toml", "sweep_interval = \"250ms\"\n")?;
+            jail.set_env("FUNNEL_SHUTDOWN_GRACE", "1m 30s");
+            let c = resolve(&["--config", "f.toml", "--set", "stats_interval=2h"]).unwrap();
+            assert_eq!(c.sweep_interval, Duration::from_millis(250));
+            assert_eq!(c.shutdown_grace, Duration::from_secs(90));
+            assert_eq!(c.stats_interval, Duration::from_secs(7200));
+            assert_eq!(c.watch_poll, Duration::from_secs(1));
+
+            let err = resolve(&["--set", "redis_timeout=soon"]).unwrap_err();
+            assert!(err.to_string().contains("--set redis_timeout"), "{err}");
+            jail.set_env("FUNNEL_WATCH_POLL", "often");
+            let err = resolve(&[]).unwrap_err();
+            assert!(err.to_string().contains("FUNNEL_WATCH_POLL"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("f.toml", "[routing]\nmax_attempts = \"many\"\n")?;
+            let err = resolve(&["--config", "f.toml"]).unwrap_err().to_string();
+            assert!(
+                err.contains("\"routing.max_attempts\" in f.toml TOML file"),
+                "{err}"
+            );
+
+            jail.create_file("f.toml", "[routing]\nofer_sla = \"1m\"\n")?;
+            let err = resolve(&["--config", "f.toml"]).unwrap_err().to_string();
+            assert!(
+                err.contains("routing.ofer_sla") && err.contains("f.toml"),
+                "{err}"
+            );
+
+            let err = resolve(&["--set", "max_bach=3"]).unwrap_err().to_string();
+            assert!(err.contains("--set max_bach"), "{err}");
+
+            jail.set_env("FUNNEL_SCORING_THREDS", "3");
+            let err = resolve(&[]).unwrap_err().to_string();
+            assert!(err.contains("FUNNEL_SCORING_THREDS"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn common_flags_and_validation_name_the_field() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FUNNEL_REDIS_URLS", "redis://a:1");
+            let c = resolve(&["--log-format", "json", "--log", "debug"]).unwrap();
+            assert_eq!(c.redis_urls, ["redis://a:1"]);
+            assert_eq!(
+                (c.log_format.as_str(), c.log_filter.as_str()),
+                ("json", "debug")
+            );
+            jail.set_env("FUNNEL_REDIS_URLS", "[redis://:p@a:1, \"redis://b:1\"]");
+            let c = resolve(&[]).unwrap();
+            assert_eq!(c.redis_urls, ["redis://:p@a:1", "redis://b:1"]);
+            let c = resolve(&["--redis-urls", "redis://b:1,redis://c:1"]).unwrap();
+            assert_eq!(c.redis_urls, ["redis://b:1", "redis://c:1"]);
+
+            let c = resolve(&[
+                "--set",
+                "ort_library=/opt/ort.so",
+                "--set",
+                "redis_cluster=true",
+            ]);
+            let c = c.unwrap();
+            assert_eq!(c.ort_library, Some("/opt/ort.so".into()));
+            assert!(c.redis_cluster);
+            let set = "campaign_thresholds.cmp-x={ high = 0.6, medium = 0.2 }";
+            let c = resolve(&["--set", set]).unwrap();
+            assert_eq!(c.campaign_thresholds["cmp-x"].high, 0.6);
+
+            let err = resolve(&["--set", "log_format=xml"]).unwrap_err();
+            assert!(err.to_string().contains("log_format"), "{err}");
+            let err = resolve(&["--set", "sweep_interval=0s"]).unwrap_err();
+            assert!(err.to_string().contains("sweep_interval"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        for (url, shown) in [
+            ("redis://:p@ss@db:6379", "redis://:***@db:6379"),
+            ("redis://app:s3cret@db:6379/0", "redis://app:***@db:6379/0"),
+            ("redis://db:6379", "redis://db:6379"),
+            (
+                "redis+unix:///run/redis.sock?db=1&pass=s3cret",
+                "redis+unix:///run/redis.sock?db=1&pass=***",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown);
+        }
+        assert_eq!(redact_url("not a url :p@ss@"), "<unparsable URL>");
+        let c = Config {
+            redis_urls: vec!["redis://:p@ss@db:6379".into()],
+            ..Config::default()
         };
-        let c = Config::resolve(&flags).unwrap();
-        assert_eq!(
-            (c.max_batch, c.log_format.as_str(), c.routing.max_attempts),
-            (32, "json", 5)
+        let logged = format!("{:?}", c.redacted());
+        assert!(
+            !logged.contains("ss@") && !logged.contains(":p"),
+            "{logged}"
         );
-        std::fs::write(&file, "log_format = \"xml\"\n").unwrap();
-        let err = Config::resolve(&ServeFlags {
-            config: Some(file),
-            ..Default::default()
-        })
-        .unwrap_err();
-        assert!(err.to_string().contains("log_format"), "{err}");
     }
 }

@@ -176,9 +176,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         redis_urls: vec![redis_url],
         tokens_file,
         manifest: args.manifest.clone(),
-        sweep_interval_ms: 250,
-        watch_poll_ms: 500,
-        stats_interval_ms: 1000,
+        sweep_interval: Duration::from_millis(250),
+        watch_poll: Duration::from_millis(500),
+        stats_interval: Duration::from_secs(1),
         log_filter: "warn".into(),
         ..Config::default()
     };

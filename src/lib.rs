@@ -6,6 +6,7 @@
 //! `routing` (Redis). `domain` knows none of them.
 
 pub mod api;
+pub mod app;
 pub mod client;
 pub mod config;
 pub mod demo;

@@ -144,7 +144,7 @@ impl LocalServer {
                 rt.block_on(async move {
                     let listener = tokio::net::TcpListener::bind(config.listen).await?;
                     let fail_tx = bound_tx.clone();
-                    let result = crate::api::run(
+                    let result = crate::app::run(
                         config,
                         listener,
                         async move {
@@ -203,16 +203,27 @@ impl Drop for LocalServer {
 
 /// Reads a Prometheus text page from the metrics port.
 pub async fn scrape(addr: SocketAddr) -> anyhow::Result<String> {
+    Ok(http_get(addr, "/metrics").await?.1)
+}
+
+/// `GET path` on the metrics port: the status code and the body. Plain
+/// HTTP/1.1 with `Connection: close` is all these few-KB pages need.
+pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await?;
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: funnel\r\nConnection: close\r\n\r\n")
-        .await?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).await?;
-    Ok(body
+    let req = format!("GET {path} HTTP/1.1\r\nHost: funnel\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await?;
+    let mut page = String::new();
+    s.read_to_string(&mut page).await?;
+    let (head, body) = page
         .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default())
+        .ok_or_else(|| anyhow::anyhow!("no HTTP response from {addr}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("bad status line from {addr}: {head}"))?;
+    Ok((status, body.to_string()))
 }
 
 /// Sum of a metric's samples whose line starts with `prefix` (labels included).

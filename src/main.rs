@@ -120,7 +120,7 @@ fn serve(flags: ServeFlags) -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
-        funnel::api::run(config, listener, shutdown_signal(), |_| {}).await
+        funnel::app::run(config, listener, shutdown_signal(), |_| {}).await
     })
 }
 

@@ -61,10 +61,10 @@ impl Stack {
             tokens_file,
             manifest: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/manifest.json"),
             scoring_threads: 1,
-            sweep_interval_ms: 100,
-            watch_poll_ms: 200,
-            stats_interval_ms: 500,
-            redis_timeout_ms: 1000,
+            sweep_interval: Duration::from_millis(100),
+            watch_poll: Duration::from_millis(200),
+            stats_interval: Duration::from_millis(500),
+            redis_timeout: Duration::from_secs(1),
             log_filter: "warn".into(),
             ..Config::default()
         };
@@ -433,7 +433,7 @@ async fn branch_manager_watches_accepts_declines_and_reconnects() {
     // replica 1 reach the watcher on replica 0 only by the Redis push.
     let mut s = Stack::start(&common::single().url(), 2, |c| {
         c.routing.offer_sla = Duration::from_secs(3);
-        c.watch_poll_ms = 60_000;
+        c.watch_poll = Duration::from_secs(60);
     });
     s.setup_managers("south", "south-gz-tianhe").await;
     let robot = s.as_on(1, ROBOT).await;
@@ -836,11 +836,16 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
     ));
     let page = funnel::local::scrape(s.servers[0].metrics).await.unwrap();
     assert!(
-        page.contains("funnel_grpc_requests_total{code=\"PermissionDenied\""),
+        page.contains("funnel_grpc_requests_total{code=\"PERMISSION_DENIED\""),
         "{}",
         &page[..page.len().min(400)]
     );
     assert!(page.contains("funnel_grpc_request_duration_seconds_bucket"));
+    let metrics = s.servers[0].metrics;
+    let (status, _) = funnel::local::http_get(metrics, "/healthz").await.unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = funnel::local::http_get(metrics, "/readyz").await.unwrap();
+    assert_eq!((status, body.as_str()), (200, r#"{"ready":true}"#));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -926,6 +931,15 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Unavailable);
+    // Alive but not ready, and it says why.
+    let metrics = s.servers[0].metrics;
+    let (status, _) = funnel::local::http_get(metrics, "/healthz").await.unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = funnel::local::http_get(metrics, "/readyz").await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(body["failed"]["redis"].is_string(), "{body}");
+    assert!(body["failed"].get("scorer").is_none(), "{body}");
 
     let _back = common::RedisProcess::start_at(redis.port, redis.dir.clone(), &aof);
     // The connection comes back by itself; retries of refused calls succeed.
@@ -967,6 +981,10 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
         .await
         .unwrap();
     assert!(v.is_empty(), "{v:?}");
+    let (status, body) = funnel::local::http_get(s.servers[0].metrics, "/readyz")
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
     drop(s);
     redis.kill();
 }

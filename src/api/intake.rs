@@ -85,7 +85,8 @@ impl pb::intake_service_server::IntakeService for Api {
             let api = self.clone();
             // At most `window` items in flight: the inbound stream is not read
             // further until results are sent, which is the back-pressure.
-            tokio::spawn(async move {
+            // Tracked, so that shutdown waits for the items in flight.
+            self.tasks.spawn(async move {
                 let mut in_flight = FuturesUnordered::new();
                 let mut open = true;
                 loop {

@@ -58,7 +58,9 @@ impl pb::referrals_service_server::ReferralsService for Api {
     ) -> Result<Response<Self::WatchReferralsStream>, Status> {
         self.observed("WatchReferrals", async {
             let me = self.offline(&req)?;
-            let changes = self.funnel.watch_referrals(me, self.shutdown.clone());
+            let changes = self
+                .funnel
+                .watch_referrals(me, self.shutdown.clone(), &self.tasks);
             let funnel = self.funnel.clone();
             let stream = ReceiverStream::new(changes).map(move |c| {
                 c.map(|c| change_to_pb(c, funnel.now_ms()))

@@ -10,7 +10,8 @@ use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Default)]
 pub struct OfferEvents {
@@ -43,15 +44,15 @@ impl OfferEvents {
         }
     }
 
-    /// Subscribes (reconnecting as needed) until `stop` turns true.
+    /// Subscribes (reconnecting as needed) until `stop` is cancelled.
     pub async fn run(
         self: Arc<Self>,
         redis_url: String,
         key_prefix: String,
-        mut stop: watch::Receiver<bool>,
+        stop: CancellationToken,
     ) {
         let channel = format!("{key_prefix}:offers");
-        while !*stop.borrow() {
+        while !stop.is_cancelled() {
             let subscribed = async {
                 let client = redis::Client::open(redis_url.as_str())?;
                 let mut pubsub = client.get_async_pubsub().await?;
@@ -73,7 +74,7 @@ impl OfferEvents {
                                 }
                                 None => break, // connection lost
                             },
-                            _ = stop.changed() => return,
+                            _ = stop.cancelled() => return,
                         }
                     }
                     tracing::warn!("offer events: subscription lost; reconnecting");
@@ -82,7 +83,7 @@ impl OfferEvents {
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = stop.changed() => return,
+                _ = stop.cancelled() => return,
             }
         }
     }

@@ -5,7 +5,7 @@ use super::{Actor, Router, RoutingError, SweepReport};
 use crate::domain::RegionId;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Serialize)]
 struct Limit {
@@ -40,13 +40,13 @@ impl Router {
     }
 }
 
-/// Sweeps every region each `interval` until `shutdown` turns true. Errors
+/// Sweeps every region each `interval` until `shutdown` is cancelled. Errors
 /// (Redis down) are logged and retried next tick: deadlines only get later.
 pub async fn run(
     router: Router,
     interval: Duration,
     batch: u32,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
     on_report: impl Fn(&SweepReport) + Send + 'static,
 ) {
     let mut tick = tokio::time::interval(interval);
@@ -54,9 +54,9 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = shutdown.changed() => {}
+            _ = shutdown.cancelled() => {}
         }
-        if *shutdown.borrow() {
+        if shutdown.is_cancelled() {
             break;
         }
         match router.regions().await {

@@ -143,11 +143,6 @@ impl Scorer {
         &self.manifest
     }
 
-    /// True until shut down (readiness).
-    pub fn is_running(&self) -> bool {
-        self.tx.is_some()
-    }
-
     /// Scores leads, one result per item. Fails as a whole only when
     /// overloaded or shut down.
     pub async fn score(&self, items: Vec<ScoreRequest>) -> Result<Reply, ScoringError> {
@@ -163,6 +158,11 @@ impl Scorer {
             crossbeam_channel::TrySendError::Disconnected(_) => ScoringError::Shutdown,
         })?;
         rx.await.map_err(|_| ScoringError::Shutdown)
+    }
+
+    /// Taking work, with every worker alive (a panicked worker has ended).
+    pub fn is_running(&self) -> bool {
+        self.tx.is_some() && self.workers.iter().all(|w| !w.is_finished())
     }
 
     /// Stops taking work, lets the workers finish what is queued, joins them.

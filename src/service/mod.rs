@@ -123,14 +123,6 @@ impl Funnel {
         self.offer_events.clone()
     }
 
-    /// Redis answers and the scorer is running (readiness).
-    pub async fn ready(&self) -> Result<(), String> {
-        if !self.scorer.is_running() {
-            return Err("scorer is shut down".into());
-        }
-        self.router.ping().await.map_err(|e| e.to_string())
-    }
-
     /// Scores and routes a batch of interactions; one result per item, in
     /// order. Scoring is one batch; routing runs the items concurrently.
     #[tracing::instrument(skip_all, fields(items = interactions.len()))]

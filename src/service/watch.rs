@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Why an offer left a manager's pending list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,10 +69,11 @@ impl Funnel {
         self: &Arc<Self>,
         me: ManagerId,
         stop: CancellationToken,
+        tasks: &TaskTracker,
     ) -> mpsc::Receiver<Result<ReferralChange, FunnelError>> {
         let (tx, rx) = mpsc::channel(64);
         let funnel = self.clone();
-        tokio::spawn(async move { funnel.watch_loop(me, stop, tx).await });
+        tasks.spawn(async move { funnel.watch_loop(me, stop, tx).await });
         rx
     }
 

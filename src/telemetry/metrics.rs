@@ -1,27 +1,12 @@
-//! Logs (tracing, JSON or pretty) and Prometheus metrics (`funnel_` prefix,
-//! explicit buckets), served as text on a plain HTTP port.
+//! Prometheus metrics: every metric the service exports (`funnel_` prefix,
+//! explicit buckets).
 
+use crate::scoring::BatchReport;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-/// Sets up tracing once; `format` is "json" or "pretty".
-pub fn init_logging(format: &str, filter: &str) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let _ = if format == "json" {
-        builder.json().flatten_event(true).try_init()
-    } else {
-        builder.compact().try_init()
-    };
-}
 
 /// Request latencies: 100 µs .. 10 s.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -48,6 +33,9 @@ pub struct Metrics {
     pub lease_expirations: IntCounter,
     pub backflows: IntCounter,
     pub scoring_rejected: IntCounter,
+    /// Per scoring batch: queue wait (longest), tokenize, models, reasons, total.
+    pub scoring_batch_seconds: HistogramVec,
+    pub scoring_batch_size: Histogram,
 }
 
 impl Metrics {
@@ -120,8 +108,24 @@ impl Metrics {
             "Requests refused because scoring was full",
         )
         .expect("metric");
+        let scoring_batch_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "funnel_scoring_batch_duration_seconds",
+                "Time per scoring batch in each stage: queue_wait, tokenize, text_model, tabular_model, reasons, total",
+            )
+            .buckets(STAGE_BUCKETS.to_vec()),
+            &["stage"],
+        )
+        .expect("metric");
+        let scoring_batch_size = Histogram::with_opts(
+            HistogramOpts::new("funnel_scoring_batch_size", "Leads per scoring batch")
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+        )
+        .expect("metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(scoring_batch_seconds.clone()),
+            Box::new(scoring_batch_size.clone()),
             Box::new(request_seconds.clone()),
             Box::new(stage_seconds.clone()),
             Box::new(leads.clone()),
@@ -146,12 +150,32 @@ impl Metrics {
             lease_expirations,
             backflows,
             scoring_rejected,
+            scoring_batch_seconds,
+            scoring_batch_size,
         }
+    }
+
+    /// One scoring batch, observed once (not divided among its leads).
+    pub fn observe_batch(&self, r: &BatchReport) {
+        let t = &r.times;
+        for (stage, d) in [
+            ("queue_wait", r.queue_wait),
+            ("tokenize", t.tokenize),
+            ("text_model", t.text_model),
+            ("tabular_model", t.tabular_model),
+            ("reasons", t.reasons),
+            ("total", t.total),
+        ] {
+            self.scoring_batch_seconds
+                .with_label_values(&[stage])
+                .observe(d.as_secs_f64());
+        }
+        self.scoring_batch_size.observe(r.items as f64);
     }
 
     pub fn observe_request(&self, method: &str, code: tonic::Code, elapsed: Duration) {
         self.requests
-            .with_label_values(&[method, &format!("{code:?}")])
+            .with_label_values(&[method, &grpc_code_name(code)])
             .inc();
         self.request_seconds
             .with_label_values(&[method])
@@ -171,47 +195,38 @@ impl Metrics {
     }
 }
 
+/// The standard name of a gRPC status code ("OK", "INVALID_ARGUMENT", ...).
+pub fn grpc_code_name(code: tonic::Code) -> String {
+    let camel = format!("{code:?}");
+    let mut out = String::with_capacity(camel.len() + 4);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
 }
 
-/// Serves `GET /metrics` (and `/healthz`) until `shutdown` resolves. A tiny
-/// HTTP/1.1 responder is enough for a Prometheus scrape.
-pub async fn serve_metrics(
-    listener: TcpListener,
-    metrics: std::sync::Arc<Metrics>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.changed() => break,
-        };
-        let Ok((mut sock, _)) = accepted else {
-            continue;
-        };
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            let n = match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
-                Ok(Ok(n)) => n,
-                _ => return,
-            };
-            let req = String::from_utf8_lossy(&buf[..n]);
-            let path = req.split_whitespace().nth(1).unwrap_or("/");
-            let (status, body) = match path {
-                "/metrics" => ("200 OK", metrics.render()),
-                "/healthz" => ("200 OK", "ok\n".to_string()),
-                _ => ("404 Not Found", "not found\n".to_string()),
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = sock.write_all(head.as_bytes()).await;
-            let _ = sock.write_all(body.as_bytes()).await;
-        });
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn grpc_codes_get_their_standard_names() {
+        use tonic::Code;
+        assert_eq!(super::grpc_code_name(Code::Ok), "OK");
+        assert_eq!(
+            super::grpc_code_name(Code::InvalidArgument),
+            "INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            super::grpc_code_name(Code::ResourceExhausted),
+            "RESOURCE_EXHAUSTED"
+        );
     }
 }
