@@ -8,7 +8,9 @@
 //! Run: `cargo bench --bench routing` (env `FUNNEL_BENCH_LEADS`, default 50000).
 
 use funnel::domain::*;
-use funnel::routing::{IngestRequest, RedisConn, RedisTarget, Router, RoutingConfig, SystemClock};
+use funnel::routing::{
+    Completion, IngestRequest, LeaseRef, RedisConn, RedisTarget, Router, RoutingConfig, SystemClock,
+};
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -132,7 +134,10 @@ fn main() {
                         let leases = router.pull(&me, 1, None).await.unwrap();
                         let Some(l) = leases.into_iter().next() else { break };
                         router
-                            .complete(&me, &l.lead.id, &l.lease_id, RemoteOutcome::NotInterested, None, "")
+                            .complete(
+                                LeaseRef { manager: &me, lead: &l.lead.id, lease_id: &l.lease_id },
+                                Completion { outcome: RemoteOutcome::NotInterested, callback_at: None, note: "" },
+                            )
                             .await
                             .unwrap();
                         done.fetch_add(1, Ordering::Relaxed);

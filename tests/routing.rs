@@ -6,8 +6,8 @@ mod common;
 
 use funnel::domain::*;
 use funnel::routing::{
-    invariants, Clock, IngestRequest, ManualClock, RedisConn, RedisTarget, Router, RoutingConfig,
-    RoutingError, ScriptError, ScriptErrorCode,
+    invariants, Clock, Completion, IngestRequest, LeaseRef, ManualClock, OfferRef, RedisConn,
+    RedisTarget, Router, RoutingConfig, RoutingError, ScriptError, ScriptErrorCode,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -148,6 +148,30 @@ async fn ingest(h: &H, lead: Lead<'_>) -> funnel::routing::IngestOutcome {
     h.router.ingest(&lead.req()).await.unwrap()
 }
 
+fn lease<'a>(m: &'a ManagerId, lead: &'a LeadId, lease_id: &'a str) -> LeaseRef<'a> {
+    LeaseRef {
+        manager: m,
+        lead,
+        lease_id,
+    }
+}
+
+fn offer_to<'a>(m: &'a ManagerId, lead: &'a LeadId, offer_id: &'a str) -> OfferRef<'a> {
+    OfferRef {
+        manager: m,
+        lead,
+        offer_id,
+    }
+}
+
+fn outcome(outcome: RemoteOutcome, callback_at: Option<i64>, note: &str) -> Completion<'_> {
+    Completion {
+        outcome,
+        callback_at,
+        note,
+    }
+}
+
 /// Refused because the lead moved on (lease lost, offer gone, ...) or the
 /// request does not apply in its state.
 fn precondition(e: &RoutingError) -> bool {
@@ -282,12 +306,15 @@ async fn referral_selection_decline_timeout_and_unassigned(h: H) {
     let rec = r.get_lead(&c.lead_id).await.unwrap();
     let offer = rec.lead.offer_id.clone().unwrap();
     let err = r
-        .decline(&mgr("o2"), &c.lead_id, &offer, "")
+        .decline(offer_to(&mgr("o2"), &c.lead_id, &offer), "")
         .await
         .unwrap_err();
     assert!(matches!(err, RoutingError::InvalidArgument { .. }));
     let moved = r
-        .decline(&mgr("o2"), &c.lead_id, &offer, "customer is abroad")
+        .decline(
+            offer_to(&mgr("o2"), &c.lead_id, &offer),
+            "customer is abroad",
+        )
         .await
         .unwrap();
     assert_eq!(moved.destination.manager, Some(mgr("o1")));
@@ -299,9 +326,15 @@ async fn referral_selection_decline_timeout_and_unassigned(h: H) {
     assert_eq!(state_of(&rec), LeadState::BranchUnassigned);
     assert!(rec.history.iter().any(|e| e.action == "offer_timed_out"));
     // Stale offer ids are refused; a stranger gets PERMISSION_DENIED-class errors.
-    let err = r.accept(&mgr("o1"), &c.lead_id, &offer).await.unwrap_err();
+    let err = r
+        .accept(offer_to(&mgr("o1"), &c.lead_id, &offer))
+        .await
+        .unwrap_err();
     assert!(precondition(&err), "{err:?}");
-    let err = r.accept(&mgr("o3"), &c.lead_id, &offer).await.unwrap_err();
+    let err = r
+        .accept(offer_to(&mgr("o3"), &c.lead_id, &offer))
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -313,7 +346,11 @@ async fn referral_selection_decline_timeout_and_unassigned(h: H) {
         "{err:?}"
     );
     let err = r
-        .accept(&mgr("o1"), &LeadId::parse("east.nope").unwrap(), "x")
+        .accept(offer_to(
+            &mgr("o1"),
+            &LeadId::parse("east.nope").unwrap(),
+            "x",
+        ))
         .await
         .unwrap_err();
     assert!(
@@ -340,7 +377,7 @@ async fn referral_selection_decline_timeout_and_unassigned(h: H) {
     let offers_before = r.pending_offers(&mgr("o4")).await.unwrap();
     assert_eq!(offers_before.len(), 1);
     // Accept, then going away keeps accepted leads and returns pending offers.
-    r.accept(&mgr("o4"), &c.lead_id, &offers_before[0].offer_id)
+    r.accept(offer_to(&mgr("o4"), &c.lead_id, &offers_before[0].offer_id))
         .await
         .unwrap();
     let mut d = Lead::new("r-d", "c4", Route::Referral, 90);
@@ -353,7 +390,7 @@ async fn referral_selection_decline_timeout_and_unassigned(h: H) {
     assert_ne!(rec_d.lead.owner.clone(), Some(mgr("o2")));
     assert!(rec_d.history.iter().any(|e| e.action == "offer_withdrawn"));
     let err = r
-        .accept(&mgr("o2"), &d.lead_id, &d_offer)
+        .accept(offer_to(&mgr("o2"), &d.lead_id, &d_offer))
         .await
         .unwrap_err();
     assert!(precondition(&err));
@@ -429,12 +466,8 @@ async fn remote_queue_lease_lifecycle(h: H) {
     let l0 = &leases[0];
     let err = r
         .complete(
-            &mgr("r2"),
-            &l0.lead.id,
-            &l0.lease_id,
-            RemoteOutcome::Converted,
-            None,
-            "",
+            lease(&mgr("r2"), &l0.lead.id, &l0.lease_id),
+            outcome(RemoteOutcome::Converted, None, ""),
         )
         .await
         .unwrap_err();
@@ -451,12 +484,8 @@ async fn remote_queue_lease_lifecycle(h: H) {
     // Call back needs a future time.
     let err = r
         .complete(
-            &m1,
-            &l0.lead.id,
-            &l0.lease_id,
-            RemoteOutcome::CallBack,
-            None,
-            "",
+            lease(&m1, &l0.lead.id, &l0.lease_id),
+            outcome(RemoteOutcome::CallBack, None, ""),
         )
         .await
         .unwrap_err();
@@ -464,12 +493,18 @@ async fn remote_queue_lease_lifecycle(h: H) {
 
     // Extend, capped at now + lease_max.
     let exp = r
-        .extend(&m1, &l0.lead.id, &l0.lease_id, Duration::from_secs(60))
+        .extend(
+            lease(&m1, &l0.lead.id, &l0.lease_id),
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     assert_eq!(exp, l0.expires_at + 60_000);
     let exp = r
-        .extend(&m1, &l0.lead.id, &l0.lease_id, Duration::from_secs(99_999))
+        .extend(
+            lease(&m1, &l0.lead.id, &l0.lease_id),
+            Duration::from_secs(99_999),
+        )
         .await
         .unwrap();
     assert_eq!(exp, h.clock.now_ms() + 1_800_000);
@@ -477,12 +512,8 @@ async fn remote_queue_lease_lifecycle(h: H) {
     // Converted closes; the lease is then gone.
     let done = r
         .complete(
-            &m1,
-            &l0.lead.id,
-            &l0.lease_id,
-            RemoteOutcome::Converted,
-            None,
-            "bought",
+            lease(&m1, &l0.lead.id, &l0.lease_id),
+            outcome(RemoteOutcome::Converted, None, "bought"),
         )
         .await
         .unwrap();
@@ -490,12 +521,8 @@ async fn remote_queue_lease_lifecycle(h: H) {
     assert_eq!(done.destination.kind, DestinationKind::Closed);
     let err = r
         .complete(
-            &m1,
-            &l0.lead.id,
-            &l0.lease_id,
-            RemoteOutcome::Converted,
-            None,
-            "",
+            lease(&m1, &l0.lead.id, &l0.lease_id),
+            outcome(RemoteOutcome::Converted, None, ""),
         )
         .await
         .unwrap_err();
@@ -506,12 +533,8 @@ async fn remote_queue_lease_lifecycle(h: H) {
     let at = h.clock.now_ms() + 7_200_000;
     let cb = r
         .complete(
-            &m1,
-            &l1.lead.id,
-            &l1.lease_id,
-            RemoteOutcome::CallBack,
-            Some(at),
-            "after work",
+            lease(&m1, &l1.lead.id, &l1.lease_id),
+            outcome(RemoteOutcome::CallBack, Some(at), "after work"),
         )
         .await
         .unwrap();
@@ -546,10 +569,15 @@ async fn remote_queue_lease_lifecycle(h: H) {
         assert_eq!(rec.lead.attempts, 0);
     }
     let a = &leases[0];
-    r.release(&m1, &a.lead.id, &a.lease_id).await.unwrap();
+    r.release(lease(&m1, &a.lead.id, &a.lease_id))
+        .await
+        .unwrap();
     let b = &leases[1];
     let esc = r
-        .escalate(&m1, &b.lead.id, &b.lease_id, "wants to meet at the branch")
+        .escalate(
+            lease(&m1, &b.lead.id, &b.lease_id),
+            "wants to meet at the branch",
+        )
         .await
         .unwrap();
     assert_eq!(esc.destination.kind, DestinationKind::ReferralOffered);
@@ -557,12 +585,8 @@ async fn remote_queue_lease_lifecycle(h: H) {
     assert_eq!(l.lead.id, a.lead.id);
     let inc = r
         .complete(
-            &m1,
-            &l.lead.id,
-            &l.lease_id,
-            RemoteOutcome::ReturnToIncubation,
-            None,
-            "",
+            lease(&m1, &l.lead.id, &l.lease_id),
+            outcome(RemoteOutcome::ReturnToIncubation, None, ""),
         )
         .await
         .unwrap();
@@ -589,12 +613,8 @@ async fn expired_leases_count_attempts_then_incubate(h: H) {
         // Past the deadline but before the sweeper: the manager is refused.
         let err = r
             .complete(
-                &m1,
-                &l.lead.id,
-                &l.lease_id,
-                RemoteOutcome::Converted,
-                None,
-                "",
+                lease(&m1, &l.lead.id, &l.lease_id),
+                outcome(RemoteOutcome::Converted, None, ""),
             )
             .await
             .unwrap_err();
@@ -724,12 +744,8 @@ async fn sweeper_racing_completions(h: H) {
             for l in chunk {
                 match r
                     .complete(
-                        &m,
-                        &l.lead.id,
-                        &l.lease_id,
-                        RemoteOutcome::NotInterested,
-                        None,
-                        "",
+                        lease(&m, &l.lead.id, &l.lease_id),
+                        outcome(RemoteOutcome::NotInterested, None, ""),
                     )
                     .await
                 {
@@ -863,7 +879,7 @@ async fn an_unplaceable_lead_does_not_block_the_unassigned_list(h: H) {
         .lead
         .offer_id
         .unwrap();
-    r.accept(&mgr("o9"), &wealth.lead_id, &w_offer)
+    r.accept(offer_to(&mgr("o9"), &wealth.lead_id, &w_offer))
         .await
         .unwrap();
     r.complete_referral(
@@ -880,7 +896,10 @@ async fn an_unplaceable_lead_does_not_block_the_unassigned_list(h: H) {
     let l = r.pull(&mgr("rz"), 10, None).await.unwrap();
     let mine = l.iter().find(|x| x.lead.id == wealth.lead_id).unwrap();
     let esc = r
-        .escalate(&mgr("rz"), &mine.lead.id, &mine.lease_id, "ready to sign")
+        .escalate(
+            lease(&mgr("rz"), &mine.lead.id, &mine.lease_id),
+            "ready to sign",
+        )
         .await
         .unwrap();
     assert_eq!(esc.destination.manager, Some(mgr("o9")));
@@ -958,12 +977,8 @@ async fn a_call_back_keeps_its_time_on_the_lead(h: H) {
     let at = h.clock.now_ms() + 3_600_000;
     // With a note: the time is a field of its own, not parsed from text.
     r.complete(
-        &m,
-        &l.lead.id,
-        &l.lease_id,
-        RemoteOutcome::CallBack,
-        Some(at),
-        "after lunch",
+        lease(&m, &l.lead.id, &l.lease_id),
+        outcome(RemoteOutcome::CallBack, Some(at), "after lunch"),
     )
     .await
     .unwrap();

@@ -4,6 +4,7 @@ use super::convert::*;
 use super::observe::require;
 use super::{pb, Api};
 use crate::api::error::ApiError;
+use crate::routing::OfferRef;
 use crate::service::{ReferralChange, WithdrawReason};
 use futures::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
@@ -82,7 +83,13 @@ impl pb::referrals_service_server::ReferralsService for Api {
                 offer_id,
             } = req.into_inner();
             require(&offer_id, "offer_id")?;
-            let rec = self.funnel.accept(&me, &lead_id(&id)?, &offer_id).await?;
+            let id = lead_id(&id)?;
+            let offer = OfferRef {
+                manager: &me,
+                lead: &id,
+                offer_id: &offer_id,
+            };
+            let rec = self.funnel.accept(offer).await?;
             Ok(pb::AcceptReferralResponse {
                 lead: Some(lead_to_pb(&rec)),
             })
@@ -103,9 +110,13 @@ impl pb::referrals_service_server::ReferralsService for Api {
             } = req.into_inner();
             require(&offer_id, "offer_id")?;
             require(&reason, "reason")?;
-            self.funnel
-                .decline(&me, &lead_id(&id)?, &offer_id, &reason)
-                .await?;
+            let id = lead_id(&id)?;
+            let offer = OfferRef {
+                manager: &me,
+                lead: &id,
+                offer_id: &offer_id,
+            };
+            self.funnel.decline(offer, &reason).await?;
             Ok(pb::DeclineReferralResponse {})
         })
         .await

@@ -4,6 +4,8 @@ use super::auth::Principal;
 use super::convert::*;
 use super::observe::{bounded, require, ApiResult};
 use super::{pb, Api};
+use crate::domain::LeadId;
+use crate::routing::{Completion, LeaseRef};
 use crate::service::Reader;
 use std::time::Duration;
 use tonic::{Request, Response, Status};
@@ -17,7 +19,8 @@ pub fn reader(p: Principal) -> Reader {
     }
 }
 
-fn lease_ref(lead: &str, lease_id: &str) -> ApiResult<crate::domain::LeadId> {
+/// The lead id of a call on a lease, with the lease id required.
+fn leased(lead: &str, lease_id: &str) -> ApiResult<LeadId> {
     require(lease_id, "lease_id")?;
     lead_id(lead)
 }
@@ -82,13 +85,18 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
                 callback_at,
                 note,
             } = req.into_inner();
-            let id = lease_ref(&lead_id, &lease_id)?;
-            let outcome = remote_outcome_from_pb(outcome)?;
-            let callback = callback_at.as_ref().map(timestamp_to_ms);
-            let moved = self
-                .funnel
-                .complete(&me, &id, &lease_id, outcome, callback, &note)
-                .await?;
+            let id = leased(&lead_id, &lease_id)?;
+            let lease = LeaseRef {
+                manager: &me,
+                lead: &id,
+                lease_id: &lease_id,
+            };
+            let completion = Completion {
+                outcome: remote_outcome_from_pb(outcome)?,
+                callback_at: callback_at.as_ref().map(timestamp_to_ms),
+                note: &note,
+            };
+            let moved = self.funnel.complete(lease, completion).await?;
             let (state, destination) = moved_to_pb(&moved);
             Ok(pb::CompleteLeadResponse {
                 state: state as i32,
@@ -105,8 +113,14 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
         self.observed("ReleaseLead", async {
             let me = self.remote(&req)?;
             let pb::ReleaseLeadRequest { lead_id, lease_id } = req.into_inner();
-            let id = lease_ref(&lead_id, &lease_id)?;
-            self.funnel.release(&me, &id, &lease_id).await?;
+            let id = leased(&lead_id, &lease_id)?;
+            self.funnel
+                .release(LeaseRef {
+                    manager: &me,
+                    lead: &id,
+                    lease_id: &lease_id,
+                })
+                .await?;
             Ok(pb::ReleaseLeadResponse {})
         })
         .await
@@ -123,11 +137,16 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
                 lease_id,
                 extend_seconds,
             } = req.into_inner();
-            let id = lease_ref(&lead_id, &lease_id)?;
+            let id = leased(&lead_id, &lease_id)?;
             let by = bounded(extend_seconds, 1, 3600, "extend_seconds")?;
+            let lease = LeaseRef {
+                manager: &me,
+                lead: &id,
+                lease_id: &lease_id,
+            };
             let until = self
                 .funnel
-                .extend(&me, &id, &lease_id, Duration::from_secs(by as u64))
+                .extend(lease, Duration::from_secs(by as u64))
                 .await?;
             Ok(pb::ExtendLeaseResponse {
                 lease_expires_at: Some(ms_to_timestamp(until)),
@@ -147,9 +166,14 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
                 lease_id,
                 reason,
             } = req.into_inner();
-            let id = lease_ref(&lead_id, &lease_id)?;
+            let id = leased(&lead_id, &lease_id)?;
             require(&reason, "reason")?;
-            let moved = self.funnel.escalate(&me, &id, &lease_id, &reason).await?;
+            let lease = LeaseRef {
+                manager: &me,
+                lead: &id,
+                lease_id: &lease_id,
+            };
+            let moved = self.funnel.escalate(lease, &reason).await?;
             Ok(pb::EscalateLeadResponse {
                 destination: moved_to_pb(&moved).1,
             })

@@ -4,8 +4,7 @@ use super::{Actor, IngestOutcome, IngestRequest, Router, RoutingError};
 use crate::domain::*;
 use serde::Serialize;
 
-/// `ingest.lua`'s arguments. `None`s are left out (Lua's cjson would turn
-/// a JSON null into a truthy value).
+/// `ingest.lua`'s arguments.
 #[derive(Serialize)]
 struct Args<'a> {
     interaction_id: &'a InteractionId,
@@ -14,9 +13,7 @@ struct Args<'a> {
     product: Product,
     campaign: &'a CampaignId,
     branch: &'a BranchId,
-    #[serde(skip_serializing_if = "Option::is_none")]
     relationship_manager: Option<&'a ManagerId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     remote_manager: Option<&'a ManagerId>,
     route: Route,
     bucket: Bucket,

@@ -19,9 +19,7 @@ struct UpsertArgs<'a> {
     id: &'a ManagerId,
     display_name: &'a str,
     tier: ManagerTier,
-    #[serde(skip_serializing_if = "Option::is_none")]
     branch: Option<&'a BranchId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     team: Option<&'a str>,
     /// `",p1,p2,"`, so a script tests a product with one `find`.
     products: String,

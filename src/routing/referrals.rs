@@ -1,17 +1,9 @@
 //! Offline managers: accept, decline and complete referrals; their offers.
 
 use super::script::lua_list;
-use super::{Actor, Moved, PendingOffer, Router, RoutingError};
+use super::{Actor, Moved, OfferRef, PendingOffer, Router, RoutingError};
 use crate::domain::*;
 use serde::{Deserialize, Serialize};
-
-/// The fence of a call on an offer.
-#[derive(Serialize)]
-struct OfferRef<'a> {
-    manager: &'a ManagerId,
-    lead: &'a LeadId,
-    offer_id: &'a str,
-}
 
 #[derive(Serialize)]
 struct DeclineArgs<'a> {
@@ -47,59 +39,35 @@ struct Offers {
 }
 
 impl Router {
-    #[tracing::instrument(skip_all, fields(manager = %m, lead = %lead))]
-    pub async fn accept(
-        &self,
-        m: &ManagerId,
-        lead: &LeadId,
-        offer_id: &str,
-    ) -> Result<(), RoutingError> {
-        let args = OfferRef {
-            manager: m,
-            lead,
-            offer_id,
-        };
-        let region = Self::region_of(lead)?;
+    #[tracing::instrument(skip_all, fields(manager = %offer.manager, lead = %offer.lead))]
+    pub async fn accept(&self, offer: OfferRef<'_>) -> Result<(), RoutingError> {
         let _: serde::de::IgnoredAny = self
-            .invoke(
+            .as_manager(
                 &self.scripts.accept_referral,
-                &region,
-                &Actor::Manager(m.clone()),
-                &args,
+                offer.manager,
+                offer.lead,
+                &offer,
             )
             .await?;
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(manager = %m, lead = %lead))]
-    pub async fn decline(
-        &self,
-        m: &ManagerId,
-        lead: &LeadId,
-        offer_id: &str,
-        reason: &str,
-    ) -> Result<Moved, RoutingError> {
+    #[tracing::instrument(skip_all, fields(manager = %offer.manager, lead = %offer.lead))]
+    pub async fn decline(&self, offer: OfferRef<'_>, reason: &str) -> Result<Moved, RoutingError> {
         if reason.trim().is_empty() {
             return Err(RoutingError::invalid("reason", "a decline needs a reason"));
         }
-        let args = DeclineArgs {
-            offer: OfferRef {
-                manager: m,
-                lead,
-                offer_id,
-            },
-            reason,
-        };
-        let region = Self::region_of(lead)?;
-        self.invoke(
+        let args = DeclineArgs { offer, reason };
+        self.as_manager(
             &self.scripts.decline_referral,
-            &region,
-            &Actor::Manager(m.clone()),
+            offer.manager,
+            offer.lead,
             &args,
         )
         .await
     }
 
+    /// Records the outcome of an accepted referral.
     #[tracing::instrument(skip_all, fields(manager = %m, lead = %lead, outcome = %outcome))]
     pub async fn complete_referral(
         &self,
@@ -114,14 +82,21 @@ impl Router {
             outcome,
             note,
         };
+        self.as_manager(&self.scripts.complete_referral, m, lead, &args)
+            .await
+    }
+
+    /// Runs a script on the lead's shard on behalf of manager `m`.
+    async fn as_manager<A: Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        script: &redis::Script,
+        m: &ManagerId,
+        lead: &LeadId,
+        args: &A,
+    ) -> Result<R, RoutingError> {
         let region = Self::region_of(lead)?;
-        self.invoke(
-            &self.scripts.complete_referral,
-            &region,
-            &Actor::Manager(m.clone()),
-            &args,
-        )
-        .await
+        self.invoke(script, &region, &Actor::Manager(m.clone()), args)
+            .await
     }
 
     /// The referrals currently offered to an offline manager, oldest first.

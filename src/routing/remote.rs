@@ -2,7 +2,7 @@
 //! serve, and what they do with a leased lead.
 
 use super::script::lua_list;
-use super::{Actor, Lease, Moved, Router, RoutingError};
+use super::{Actor, Completion, Lease, LeaseRef, Moved, Router, RoutingError};
 use crate::domain::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
@@ -22,22 +22,12 @@ struct Pulled {
     leases: Vec<Lease>,
 }
 
-/// The fence of every call on a leased lead.
-#[derive(Serialize)]
-struct LeaseRef<'a> {
-    manager: &'a ManagerId,
-    lead: &'a LeadId,
-    lease_id: &'a str,
-}
-
 #[derive(Serialize)]
 struct CompleteArgs<'a> {
     #[serde(flatten)]
     lease: LeaseRef<'a>,
-    outcome: RemoteOutcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    callback_at: Option<i64>,
-    note: &'a str,
+    #[serde(flatten)]
+    completion: Completion<'a>,
 }
 
 #[derive(Serialize)]
@@ -158,107 +148,66 @@ impl Router {
     }
 
     /// Records the outcome of a leased lead.
-    #[tracing::instrument(skip_all, fields(manager = %m, lead = %lead, outcome = %outcome))]
+    #[tracing::instrument(skip_all, fields(manager = %lease.manager, lead = %lease.lead, outcome = %completion.outcome))]
     pub async fn complete(
         &self,
-        m: &ManagerId,
-        lead: &LeadId,
-        lease_id: &str,
-        outcome: RemoteOutcome,
-        callback_at_ms: Option<i64>,
-        note: &str,
+        lease: LeaseRef<'_>,
+        completion: Completion<'_>,
     ) -> Result<Moved, RoutingError> {
-        let callback_at = match (outcome, callback_at_ms) {
-            (RemoteOutcome::CallBack, Some(t)) if t > self.clock.now_ms() => Some(t),
-            (RemoteOutcome::CallBack, _) => {
+        let call_back = completion.outcome == RemoteOutcome::CallBack;
+        match completion.callback_at {
+            Some(t) if call_back && t <= self.clock.now_ms() => {
                 return Err(RoutingError::invalid(
                     "callback_at",
-                    "a call-back needs a time in the future",
+                    "must be in the future",
                 ))
             }
-            _ => None,
-        };
-        let args = CompleteArgs {
-            lease: LeaseRef {
-                manager: m,
-                lead,
-                lease_id,
-            },
-            outcome,
-            callback_at,
-            note,
-        };
-        self.on_lease(&self.scripts.complete_lead, m, lead, &args)
+            None if call_back => {
+                return Err(RoutingError::invalid(
+                    "callback_at",
+                    "a call-back needs a time",
+                ))
+            }
+            _ => {}
+        }
+        let args = CompleteArgs { lease, completion };
+        self.on_lease(&self.scripts.complete_lead, lease, &args)
             .await
     }
 
     /// Puts a leased lead back where it came from, no attempt counted.
-    pub async fn release(
-        &self,
-        m: &ManagerId,
-        lead: &LeadId,
-        lease_id: &str,
-    ) -> Result<Moved, RoutingError> {
-        let args = LeaseRef {
-            manager: m,
-            lead,
-            lease_id,
-        };
-        self.on_lease(&self.scripts.release_lead, m, lead, &args)
+    pub async fn release(&self, lease: LeaseRef<'_>) -> Result<Moved, RoutingError> {
+        self.on_lease(&self.scripts.release_lead, lease, &lease)
             .await
     }
 
     /// Extends a lease; returns the new expiry (capped at now + lease_max).
-    pub async fn extend(
-        &self,
-        m: &ManagerId,
-        lead: &LeadId,
-        lease_id: &str,
-        by: Duration,
-    ) -> Result<i64, RoutingError> {
+    pub async fn extend(&self, lease: LeaseRef<'_>, by: Duration) -> Result<i64, RoutingError> {
         let args = ExtendArgs {
-            lease: LeaseRef {
-                manager: m,
-                lead,
-                lease_id,
-            },
+            lease,
             by_ms: by.as_millis() as u64,
         };
         let e: Extended = self
-            .on_lease(&self.scripts.extend_lease, m, lead, &args)
+            .on_lease(&self.scripts.extend_lease, lease, &args)
             .await?;
         Ok(e.expires_at)
     }
 
     /// Turns a leased lead into a referral to the customer's branch.
-    pub async fn escalate(
-        &self,
-        m: &ManagerId,
-        lead: &LeadId,
-        lease_id: &str,
-        reason: &str,
-    ) -> Result<Moved, RoutingError> {
-        let args = EscalateArgs {
-            lease: LeaseRef {
-                manager: m,
-                lead,
-                lease_id,
-            },
-            reason,
-        };
-        self.on_lease(&self.scripts.escalate_lead, m, lead, &args)
+    pub async fn escalate(&self, lease: LeaseRef<'_>, reason: &str) -> Result<Moved, RoutingError> {
+        let args = EscalateArgs { lease, reason };
+        self.on_lease(&self.scripts.escalate_lead, lease, &args)
             .await
     }
 
     async fn on_lease<A: Serialize, R: serde::de::DeserializeOwned>(
         &self,
         script: &redis::Script,
-        m: &ManagerId,
-        lead: &LeadId,
+        lease: LeaseRef<'_>,
         args: &A,
     ) -> Result<R, RoutingError> {
-        let region = Self::region_of(lead)?;
-        self.invoke(script, &region, &Actor::Manager(m.clone()), args)
-            .await
+        let region = Self::region_of(lease.lead)?;
+        let actor = Actor::Manager(lease.manager.clone());
+        self.invoke(script, &region, &actor, args).await
     }
 }

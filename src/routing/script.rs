@@ -20,6 +20,7 @@ const INCLUDES: &[(&str, &str)] = &[
     ("offline", include_str!("lua/includes/offline.lua")),
     ("lifecycle", include_str!("lua/includes/lifecycle.lua")),
     ("lease", include_str!("lua/includes/lease.lua")),
+    ("offer", include_str!("lua/includes/offer.lua")),
     ("managers", include_str!("lua/includes/managers.lua")),
     ("sweep", include_str!("lua/includes/sweep.lua")),
     ("view", include_str!("lua/includes/view.lua")),

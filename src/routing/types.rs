@@ -153,6 +153,31 @@ pub struct PendingOffer {
     pub accept_by: i64,
 }
 
+/// A remote manager's lease on a lead: the fence of every call on it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LeaseRef<'a> {
+    pub manager: &'a ManagerId,
+    pub lead: &'a LeadId,
+    pub lease_id: &'a str,
+}
+
+/// An offer of a lead to an offline manager: the fence of accept/decline.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct OfferRef<'a> {
+    pub manager: &'a ManagerId,
+    pub lead: &'a LeadId,
+    pub offer_id: &'a str,
+}
+
+/// A remote manager's outcome for a leased lead.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Completion<'a> {
+    pub outcome: RemoteOutcome,
+    /// Required for `CallBack`, in the future.
+    pub callback_at: Option<i64>,
+    pub note: &'a str,
+}
+
 /// Result of a transition that moves a lead.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Moved {

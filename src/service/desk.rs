@@ -3,7 +3,9 @@
 
 use super::{Funnel, FunnelError};
 use crate::domain::*;
-use crate::routing::{AuditEvent, LeadRecord, Lease, Moved, QueueStats};
+use crate::routing::{
+    AuditEvent, Completion, LeadRecord, Lease, LeaseRef, Moved, OfferRef, QueueStats,
+};
 use std::time::Duration;
 
 /// Who reads a lead (the rule of [`Funnel::get_lead`]).
@@ -47,60 +49,30 @@ impl Funnel {
         Ok(self.router.pull(m, max, lease).await?)
     }
 
-    pub async fn complete(
-        &self,
-        m: &ManagerId,
-        lead: &LeadId,
-        lease_id: &str,
-        outcome: RemoteOutcome,
-        callback_at_ms: Option<i64>,
-        note: &str,
-    ) -> Result<Moved> {
-        let moved = self
-            .router
-            .complete(m, lead, lease_id, outcome, callback_at_ms, note)
-            .await?;
-        Ok(moved)
+    pub async fn complete(&self, lease: LeaseRef<'_>, c: Completion<'_>) -> Result<Moved> {
+        Ok(self.router.complete(lease, c).await?)
     }
 
-    pub async fn release(&self, m: &ManagerId, lead: &LeadId, lease_id: &str) -> Result<Moved> {
-        Ok(self.router.release(m, lead, lease_id).await?)
+    pub async fn release(&self, lease: LeaseRef<'_>) -> Result<Moved> {
+        Ok(self.router.release(lease).await?)
     }
 
-    pub async fn extend(
-        &self,
-        m: &ManagerId,
-        lead: &LeadId,
-        lease_id: &str,
-        by: Duration,
-    ) -> Result<i64> {
-        Ok(self.router.extend(m, lead, lease_id, by).await?)
+    pub async fn extend(&self, lease: LeaseRef<'_>, by: Duration) -> Result<i64> {
+        Ok(self.router.extend(lease, by).await?)
     }
 
-    pub async fn escalate(
-        &self,
-        m: &ManagerId,
-        lead: &LeadId,
-        lease_id: &str,
-        reason: &str,
-    ) -> Result<Moved> {
-        Ok(self.router.escalate(m, lead, lease_id, reason).await?)
+    pub async fn escalate(&self, lease: LeaseRef<'_>, reason: &str) -> Result<Moved> {
+        Ok(self.router.escalate(lease, reason).await?)
     }
 
     /// Accepts an offer; answers the lead as the manager now holds it.
-    pub async fn accept(&self, m: &ManagerId, lead: &LeadId, offer_id: &str) -> Result<LeadRecord> {
-        self.router.accept(m, lead, offer_id).await?;
-        Ok(self.router.get_lead(lead).await?)
+    pub async fn accept(&self, offer: OfferRef<'_>) -> Result<LeadRecord> {
+        self.router.accept(offer).await?;
+        Ok(self.router.get_lead(offer.lead).await?)
     }
 
-    pub async fn decline(
-        &self,
-        m: &ManagerId,
-        lead: &LeadId,
-        offer_id: &str,
-        reason: &str,
-    ) -> Result<Moved> {
-        Ok(self.router.decline(m, lead, offer_id, reason).await?)
+    pub async fn decline(&self, offer: OfferRef<'_>, reason: &str) -> Result<Moved> {
+        Ok(self.router.decline(offer, reason).await?)
     }
 
     pub async fn complete_referral(

@@ -1,20 +1,11 @@
 --- @include "prelude"
 --- @include "audit"
 --- @include "places"
---- @include "offline"
+--- @include "offer"
 -- An offline manager accepts a pending offer. args: manager, lead, offer_id
 local m, id = ARG.manager, ARG.lead
-local l = redis.call('HMGET', lead_key(id), 'state', 'owner', 'offer_id', 'offer_deadline')
-if not l[1] then return fail('not_found', 'lead ' .. id .. ' not found') end
-if l[1] ~= 'referral_offered' or l[2] ~= m or l[3] ~= ARG.offer_id then
-  if redis.call('SISMEMBER', k(KEY.offered, id), m) == 1 then
-    return fail('offer_gone', 'offer ' .. ARG.offer_id .. ' is no longer yours')
-  end
-  return fail('not_owner', 'lead ' .. id .. ' was never offered to ' .. m)
-end
-if tonumber(l[4]) <= NOW then
-  return fail('offer_gone', 'offer ' .. ARG.offer_id .. ' passed its accept deadline')
-end
+local _, err = check_offer(m, id, ARG.offer_id)
+if err then return err end
 leave_place(id)
 enter_place(id, k(KEY.held, m), NOW, nil, nil)
 set_state(id, 'referral_accepted', 'accepted', '', m)

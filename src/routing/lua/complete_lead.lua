@@ -26,9 +26,7 @@ elseif outcome == 'call_back' then
   set_state(id, 'remote_callback', 'call_back_scheduled', note, m)
   dest = {kind = 'remote_personal', manager = m}
 elseif outcome == 'escalate' then
-  leave_place(id)
-  redis.call('HSET', lead_key(id), 'owner', '')
-  dest = offer_next(id, 'escalated', note ~= '' and note or ('escalated by ' .. m))
+  dest = escalate(id, m, note)
 elseif outcome == 'return_to_incubation' then
   dest = incubate(id, 'returned_to_incubation', note)
 else

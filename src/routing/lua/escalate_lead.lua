@@ -8,7 +8,4 @@
 local m, id = ARG.manager, ARG.lead
 local _, _, err = check_lease(m, id, ARG.lease_id)
 if err then return err end
-local reason = ARG.reason or ''
-leave_place(id)
-redis.call('HSET', lead_key(id), 'owner', '')
-return moved(id, offer_next(id, 'escalated', reason ~= '' and reason or ('escalated by ' .. m)))
+return moved(id, escalate(id, m, ARG.reason or ''))

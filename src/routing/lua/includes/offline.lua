@@ -61,6 +61,13 @@ local function offer_next(id, action, reason)
   return {kind = 'branch_unassigned'}
 end
 
+-- A remote manager refers a lead it holds to the customer's branch.
+local function escalate(id, m, reason)
+  leave_place(id)
+  redis.call('HSET', lead_key(id), 'owner', '')
+  return offer_next(id, 'escalated', reason ~= '' and reason or ('escalated by ' .. m))
+end
+
 -- Capacity freed or a manager became available in `branch`: place the oldest
 -- unassigned leads that now have an eligible manager. Bounded work per call;
 -- a lead nobody can take does not block the ones behind it.

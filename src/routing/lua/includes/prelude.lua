@@ -15,6 +15,10 @@ local NOW = CALL.now
 local ACTOR = CALL.actor
 local CFG = CALL.cfg
 local ARG = CALL.args
+-- Rust sends absent optional arguments as null: make them nil.
+for name, v in pairs(ARG) do
+  if v == cjson.null then ARG[name] = nil end
+end
 
 -- Key of this shard; written out (no varargs table) as it runs on every step.
 local function k(a, b, c)
