@@ -9,7 +9,7 @@
 
 use funnel::domain::*;
 use funnel::routing::{
-    Completion, IngestRequest, LeaseRef, RedisConn, RedisTarget, Router, RoutingConfig, SystemClock,
+    Completion, IngestRequest, LeaseRef, RedisConn, RedisTarget, Router, RoutingConfig,
 };
 use std::collections::HashMap;
 use std::process::Command;
@@ -77,7 +77,7 @@ fn main() {
         })
         .await
         .unwrap();
-        let router = Router::new(conn, RoutingConfig::default(), Arc::new(SystemClock));
+        let router = Router::new(conn, RoutingConfig::default());
         for m in 0..TASKS {
             router
                 .upsert_manager(&Manager {

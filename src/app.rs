@@ -4,7 +4,7 @@
 
 use crate::api::{pb, Api};
 use crate::config::Config;
-use crate::routing::{sweeper, RedisConn, RedisTarget, Router, SystemClock};
+use crate::routing::{sweeper, RedisConn, RedisTarget, Router};
 use crate::scoring::{Scorer, ScorerConfig};
 use crate::service::{Funnel, FunnelOptions};
 use crate::telemetry::{self, Metrics, Readiness};
@@ -66,7 +66,7 @@ pub async fn run(
     })
     .await
     .map_err(|e| anyhow::anyhow!("cannot connect to redis: {e}"))?;
-    let router = Router::new(conn.clone(), config.routing.clone(), Arc::new(SystemClock));
+    let router = Router::new(conn.clone(), config.routing.clone());
     let funnel = Arc::new(Funnel::new(
         scorer.clone(),
         router.clone(),

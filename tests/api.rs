@@ -11,10 +11,9 @@ use funnel::client::{read_interactions, Clients};
 use funnel::config::Config;
 use funnel::domain::{Interaction, RegionId};
 use funnel::local::{write_tokens, LocalServer, Role};
-use funnel::routing::{invariants, RedisConn, RedisTarget, Router, RoutingConfig, SystemClock};
+use funnel::routing::{invariants, RedisConn, RedisTarget, Router, RoutingConfig};
 use futures::StreamExt;
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 use tonic::Code;
 
@@ -107,7 +106,6 @@ impl Stack {
                 key_prefix: self.prefix.clone(),
                 ..RoutingConfig::default()
             },
-            Arc::new(SystemClock),
         )
     }
 

@@ -52,7 +52,7 @@ async fn harness(kind: Kind, name: &str) -> H {
     };
     let clock = Arc::new(ManualClock::new(T0));
     H {
-        router: Router::new(conn, cfg, clock.clone()),
+        router: Router::with_test_clock(conn, cfg, clock.clone()),
         clock,
     }
 }

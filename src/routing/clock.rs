@@ -1,5 +1,7 @@
-//! The clock every transition is stamped with (ms since the epoch): the
-//! system clock in the service, a manual clock in tests.
+//! Clocks. Deadlines always come from Redis's own `TIME` inside the scripts;
+//! a replica's clock only stamps lead ids and display times. Tests move time
+//! with a [`ManualClock`] given to `Router::with_test_clock`, whose time the
+//! scripts then use instead of `TIME`.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;

@@ -10,8 +10,8 @@
 //! in two shards can overshoot its capacity by at most one pull. Everything
 //! within a shard is exact.
 //!
-//! Every script takes `now` from the caller's [`Clock`]: the system clock in
-//! the service (replicas are expected to run NTP), a manual clock in tests.
+//! Time: every deadline is computed inside the scripts from Redis's `TIME`,
+//! one clock for all replicas; tests move time with a [`ManualClock`].
 
 mod clock;
 mod config;
@@ -53,12 +53,24 @@ pub struct Router {
     cfg: Arc<RoutingConfig>,
     cfg_json: Arc<RawValue>,
     clock: Arc<dyn Clock>,
+    /// Tests only: the scripts take `now` from `clock` instead of Redis.
+    test_clock: bool,
     pull_rotation: Arc<AtomicUsize>,
     noted_regions: Arc<Mutex<HashSet<RegionId>>>,
 }
 
 impl Router {
-    pub fn new(conn: RedisConn, cfg: RoutingConfig, clock: Arc<dyn Clock>) -> Self {
+    /// A router whose deadlines follow Redis's clock.
+    pub fn new(conn: RedisConn, cfg: RoutingConfig) -> Self {
+        Self::build(conn, cfg, Arc::new(SystemClock), false)
+    }
+
+    /// Tests only: the scripts run at `clock`'s time, which the test moves.
+    pub fn with_test_clock(conn: RedisConn, cfg: RoutingConfig, clock: Arc<ManualClock>) -> Self {
+        Self::build(conn, cfg, clock, true)
+    }
+
+    fn build(conn: RedisConn, cfg: RoutingConfig, clock: Arc<dyn Clock>, test_clock: bool) -> Self {
         Self {
             conn,
             keys: Keys::new(&cfg.key_prefix),
@@ -66,11 +78,13 @@ impl Router {
             cfg_json: cfg.script_json().into(),
             cfg: Arc::new(cfg),
             clock,
+            test_clock,
             pull_rotation: Arc::default(),
             noted_regions: Arc::default(),
         }
     }
 
+    /// This replica's clock (or the test clock): for ids and display only.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }

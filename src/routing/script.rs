@@ -118,7 +118,8 @@ pub struct ScriptError {
 
 #[derive(Serialize)]
 struct Call<'a, A> {
-    now: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    now: Option<i64>,
     actor: &'a str,
     cfg: &'a RawValue,
     args: &'a A,
@@ -142,7 +143,7 @@ impl Router {
     ) -> Result<R, RoutingError> {
         let actor = actor.audit_name();
         let call = serde_json::to_string(&Call {
-            now: self.now_ms(),
+            now: self.test_clock.then(|| self.now_ms()),
             actor: &actor,
             cfg: &self.cfg_json,
             args,

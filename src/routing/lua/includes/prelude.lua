@@ -3,7 +3,8 @@
 -- Calling convention:
 --   KEYS[1] = "<prefix>:{<region>}", the shard anchor. Every key a script
 --             touches is derived from it, so all share ONE hash tag (slot).
---   ARGV[1] = one JSON object: {now = ms, actor = "...", cfg = {...}, args = {...}}
+--   ARGV[1] = one JSON object: {actor = "...", cfg = {...}, args = {...}}
+--             (and `now` = ms in tests only)
 --             with the script's named arguments under `args`.
 -- A script answers {"ok": <typed reply>} or {"err": <code>, "msg": <text>}
 -- and checks everything before its first write, so a failure writes nothing.
@@ -11,7 +12,14 @@
 -- before this file.
 local P = KEYS[1]
 local CALL = cjson.decode(ARGV[1])
+-- One clock for every deadline: this Redis server's. Only tests send their
+-- own `now` (routing::Router::with_test_clock), so a replica with a wrong
+-- clock can neither expire others' work early nor write far-future deadlines.
 local NOW = CALL.now
+if not NOW then
+  local t = redis.call('TIME')
+  NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local ACTOR = CALL.actor
 local CFG = CALL.cfg
 local ARG = CALL.args
