@@ -524,6 +524,7 @@ async fn branch_manager(
                     lead_id: lead.lead_id,
                     outcome: outcome as i32,
                     note: "met at the branch".into(),
+                    offer_id: offer.offer_id.clone(),
                 })
                 .await;
             // Counted only once the server recorded it.

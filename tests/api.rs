@@ -532,6 +532,7 @@ async fn branch_manager_watches_accepts_declines_and_reconnects() {
             lead_id: lead,
             outcome: pb::Outcome::ReturnToRemote as i32,
             note: "prefers phone".into(),
+            offer_id: first.offer_id.clone(),
         })
         .await
         .unwrap()

@@ -403,8 +403,7 @@ async fn referral_selection_decline_timeout_and_unassigned(h: H) {
     // Complete the accepted referral with a back-flow to the remote queue.
     let moved = r
         .complete_referral(
-            &mgr("o4"),
-            &c.lead_id,
+            offer_to(&mgr("o4"), &c.lead_id, &offers_before[0].offer_id),
             ReferralOutcome::ReturnToRemote,
             "wants online follow-up",
         )
@@ -412,7 +411,11 @@ async fn referral_selection_decline_timeout_and_unassigned(h: H) {
         .unwrap();
     assert_eq!(moved.state, LeadState::RemoteQueued);
     let err = r
-        .complete_referral(&mgr("o4"), &c.lead_id, ReferralOutcome::Converted, "")
+        .complete_referral(
+            offer_to(&mgr("o4"), &c.lead_id, &offers_before[0].offer_id),
+            ReferralOutcome::Converted,
+            "",
+        )
         .await
         .unwrap_err();
     assert!(precondition(&err));
@@ -883,8 +886,7 @@ async fn an_unplaceable_lead_does_not_block_the_unassigned_list(h: H) {
         .await
         .unwrap();
     r.complete_referral(
-        &mgr("o9"),
-        &wealth.lead_id,
+        offer_to(&mgr("o9"), &wealth.lead_id, &w_offer),
         ReferralOutcome::ReturnToRemote,
         "phone first",
     )

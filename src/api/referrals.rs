@@ -132,11 +132,19 @@ impl pb::referrals_service_server::ReferralsService for Api {
                 lead_id: id,
                 outcome,
                 note,
+                offer_id,
             } = req.into_inner();
+            require(&offer_id, "offer_id")?;
+            let id = lead_id(&id)?;
+            let acceptance = OfferRef {
+                manager: &me,
+                lead: &id,
+                offer_id: &offer_id,
+            };
             let outcome = referral_outcome_from_pb(outcome)?;
             let moved = self
                 .funnel
-                .complete_referral(&me, &lead_id(&id)?, outcome, &note)
+                .complete_referral(acceptance, outcome, &note)
                 .await?;
             let (state, destination) = moved_to_pb(&moved);
             Ok(pb::CompleteReferralResponse {

@@ -15,6 +15,7 @@
 //! | `hist:<id>` | list | the lead's audit trail, in order (JSON events) |
 //! | `ix:<id>` | list | every interaction of the lead with its score (JSON) |
 //! | `tried:<id>` / `offered:<id>` | set | offline managers offered the lead in this referral episode / ever |
+//! | `done:<id>` | hash | results of calls on its leases and offers, by fence id (retries answer them) |
 //! | `idem:<interaction>` | string | the recorded result of ingesting that interaction (TTL) |
 //! | `cust:<customer>` | string | the customer's open lead |
 //! | `pool:<product>` / `mq:<manager>` | zset | remote team pool / a manager's own queue, by priority |
@@ -62,6 +63,7 @@ const PARTS: &[&str] = &[
     "qcount",
     "seq",
     "audit",
+    "done",
 ];
 const OFFERS_CHANNEL: &str = "offers";
 

@@ -14,8 +14,8 @@ struct DeclineArgs<'a> {
 
 #[derive(Serialize)]
 struct CompleteArgs<'a> {
-    manager: &'a ManagerId,
-    lead: &'a LeadId,
+    #[serde(flatten)]
+    offer: OfferRef<'a>,
     outcome: ReferralOutcome,
     note: &'a str,
 }
@@ -67,23 +67,27 @@ impl Router {
         .await
     }
 
-    /// Records the outcome of an accepted referral.
-    #[tracing::instrument(skip_all, fields(manager = %m, lead = %lead, outcome = %outcome))]
+    /// Records the outcome of an accepted referral; `acceptance` is the
+    /// offer the manager accepted (it fences the call).
+    #[tracing::instrument(skip_all, fields(manager = %acceptance.manager, lead = %acceptance.lead, outcome = %outcome))]
     pub async fn complete_referral(
         &self,
-        m: &ManagerId,
-        lead: &LeadId,
+        acceptance: OfferRef<'_>,
         outcome: ReferralOutcome,
         note: &str,
     ) -> Result<Moved, RoutingError> {
         let args = CompleteArgs {
-            manager: m,
-            lead,
+            offer: acceptance,
             outcome,
             note,
         };
-        self.as_manager(&self.scripts.complete_referral, m, lead, &args)
-            .await
+        self.as_manager(
+            &self.scripts.complete_referral,
+            acceptance.manager,
+            acceptance.lead,
+            &args,
+        )
+        .await
     }
 
     /// Runs a script on the lead's shard on behalf of manager `m`.

@@ -21,6 +21,7 @@ const INCLUDES: &[(&str, &str)] = &[
     ("lifecycle", include_str!("lua/includes/lifecycle.lua")),
     ("lease", include_str!("lua/includes/lease.lua")),
     ("offer", include_str!("lua/includes/offer.lua")),
+    ("record", include_str!("lua/includes/record.lua")),
     ("managers", include_str!("lua/includes/managers.lua")),
     ("sweep", include_str!("lua/includes/sweep.lua")),
     ("view", include_str!("lua/includes/view.lua")),

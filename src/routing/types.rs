@@ -98,6 +98,11 @@ pub struct LeadView {
     pub offer_deadline: Option<i64>,
     #[serde(default)]
     pub lease_id: Option<String>,
+    /// The manager whose outcome closed it, and when.
+    #[serde(default)]
+    pub closed_by: Option<ManagerId>,
+    #[serde(default)]
+    pub closed_at: Option<i64>,
 }
 
 impl LeadView {
@@ -185,6 +190,9 @@ pub struct Moved {
     pub state: LeadState,
     pub destination: Destination,
     pub branch: BranchId,
+    /// This answer is the recorded one of an earlier identical call.
+    #[serde(default)]
+    pub replayed: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -77,14 +77,13 @@ impl Funnel {
 
     pub async fn complete_referral(
         &self,
-        m: &ManagerId,
-        lead: &LeadId,
+        acceptance: OfferRef<'_>,
         outcome: ReferralOutcome,
         note: &str,
     ) -> Result<Moved> {
         Ok(self
             .router
-            .complete_referral(m, lead, outcome, note)
+            .complete_referral(acceptance, outcome, note)
             .await?)
     }
 

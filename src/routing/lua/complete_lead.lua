@@ -4,17 +4,21 @@
 --- @include "offline"
 --- @include "lifecycle"
 --- @include "lease"
+--- @include "record"
 -- A remote manager records the outcome of a leased lead.
 -- args: manager, lead, lease_id, outcome (converted | not_interested |
 --   call_back | escalate | return_to_incubation), callback_at (call_back), note
 local m, id = ARG.manager, ARG.lead
-local l, _, err = check_lease(m, id, ARG.lease_id)
-if err then return err end
 local outcome, note = ARG.outcome, ARG.note or ''
+local fp = outcome .. '|' .. tostring(ARG.callback_at or '') .. '|' .. note
+local replay = recorded(id, ARG.lease_id, 'complete', fp)
+if replay then return replay end
+local _, _, err = check_lease(m, id, ARG.lease_id)
+if err then return err end
 
 local dest
 if outcome == 'converted' or outcome == 'not_interested' then
-  dest = close_with(id, outcome, note)
+  dest = close_with(id, outcome, note, m)
 elseif outcome == 'call_back' then
   local at = ARG.callback_at
   if not at or at <= NOW then
@@ -32,4 +36,4 @@ elseif outcome == 'return_to_incubation' then
 else
   return fail('invalid_argument', 'unknown outcome ' .. tostring(outcome))
 end
-return moved(id, dest)
+return moved_recorded(id, dest, ARG.lease_id, 'complete', fp)

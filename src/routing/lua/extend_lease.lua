@@ -1,9 +1,15 @@
 --- @include "prelude"
 --- @include "audit"
 --- @include "lease"
+--- @include "record"
 -- A remote manager extends its lease, capped at now + lease_max.
 -- args: manager, lead, lease_id, by_ms
+-- The lease grows by by_ms, capped at now + lease_max: a retried extension
+-- can only reach that cap. Once the lease has ended, the call is refused
+-- naming what ended it.
 local m, id = ARG.manager, ARG.lead
+local replay = recorded(id, ARG.lease_id, 'extend', '')
+if replay then return replay end
 local _, expires, err = check_lease(m, id, ARG.lease_id)
 if err then return err end
 local new_exp = math.min(expires + ARG.by_ms, NOW + CFG.lease_max_ms)

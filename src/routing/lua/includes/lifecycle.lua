@@ -58,8 +58,10 @@ local function service_followup(id, action, reason)
   return {kind = 'service_followup'}
 end
 
--- A closing outcome recorded by a manager (remote or offline).
-local function close_with(id, outcome, note)
+-- A closing outcome recorded by manager `m` (remote or offline), who may
+-- still read the lead for a while (`closed_by`).
+local function close_with(id, outcome, note, m)
+  redis.call('HSET', lead_key(id), 'closed_by', m, 'closed_at', NOW)
   if outcome == 'converted' then
     close(id, 'closed_converted', 'completed', note)
   else

@@ -1,9 +1,10 @@
 -- The lead as Rust reads it (routing::LeadView): typed values, empty fields left out.
 local VIEW_FIELDS = {'id', 'customer', 'campaign', 'product', 'branch', 'state', 'owner',
   'queue_manager', 'bucket', 'probability', 'score', 'model_version', 'attempts',
-  'created_at', 'updated_at', 'callback_at', 'offer_id', 'offer_deadline', 'lease_id'}
+  'created_at', 'updated_at', 'callback_at', 'offer_id', 'offer_deadline', 'lease_id',
+  'closed_by', 'closed_at'}
 local VIEW_NUMBERS = {probability = true, score = true, attempts = true, created_at = true,
-  updated_at = true, callback_at = true, offer_deadline = true}
+  updated_at = true, callback_at = true, offer_deadline = true, closed_at = true}
 
 local function view_of(values)
   local v = {}
