@@ -57,6 +57,12 @@ fn interaction(i: usize) -> IngestRequest {
     )
 }
 
+/// A fresh pull request id.
+fn request() -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("b{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
 fn main() {
     let n: usize = std::env::var("FUNNEL_BENCH_LEADS")
         .ok()
@@ -131,7 +137,7 @@ fn main() {
                 tokio::spawn(async move {
                     let me = ManagerId::parse(format!("r{m}")).unwrap();
                     loop {
-                        let leases = router.pull(&me, 1, None).await.unwrap();
+                        let leases = router.pull(&me, 1, None, &request()).await.unwrap();
                         let Some(l) = leases.into_iter().next() else { break };
                         router
                             .complete(
@@ -163,7 +169,7 @@ fn main() {
         let me = ManagerId::parse("r0").unwrap();
         let mut leased = 0usize;
         loop {
-            let got = router.pull(&me, 10, None).await.unwrap().len();
+            let got = router.pull(&me, 10, None, &request()).await.unwrap().len();
             if got == 0 {
                 break;
             }

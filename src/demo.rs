@@ -568,6 +568,7 @@ async fn remote_manager(
             .pull_leads(pb::PullLeadsRequest {
                 max_leads: 5,
                 lease_seconds: None,
+                request_id: String::new(),
             })
             .await
         {

@@ -288,6 +288,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
                             .pull_leads(pb::PullLeadsRequest {
                                 max_leads: 10,
                                 lease_seconds: None,
+                                request_id: String::new(),
                             })
                             .await
                         {

@@ -254,6 +254,7 @@ async fn client(command: Command) -> anyhow::Result<()> {
                 .pull_leads(pb::PullLeadsRequest {
                     max_leads: max,
                     lease_seconds,
+                    request_id: String::new(),
                 })
                 .await?
                 .into_inner()

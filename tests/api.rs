@@ -281,6 +281,7 @@ async fn remote_manager_journey_and_cross_manager_denial() {
         .pull_leads(pb::PullLeadsRequest {
             max_leads: 4,
             lease_seconds: Some(120),
+            request_id: String::new(),
         })
         .await
         .unwrap()
@@ -639,6 +640,7 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
         .pull_leads(pb::PullLeadsRequest {
             max_leads: 1,
             lease_seconds: None,
+            request_id: String::new(),
         })
         .await
         .unwrap_err();
@@ -658,6 +660,7 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
         .pull_leads(pb::PullLeadsRequest {
             max_leads: 1,
             lease_seconds: None,
+            request_id: String::new(),
         })
         .await
         .unwrap_err();
@@ -701,6 +704,7 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
         .pull_leads(pb::PullLeadsRequest {
             max_leads: 0,
             lease_seconds: None,
+            request_id: String::new(),
         })
         .await
         .unwrap_err();
@@ -711,6 +715,7 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
         .pull_leads(pb::PullLeadsRequest {
             max_leads: 1,
             lease_seconds: Some(5),
+            request_id: String::new(),
         })
         .await
         .unwrap_err();
@@ -877,6 +882,7 @@ async fn two_replicas_share_the_work_without_double_assignment() {
                     .pull_leads(pb::PullLeadsRequest {
                         max_leads: 3,
                         lease_seconds: None,
+                        request_id: String::new(),
                     })
                     .await
                     .unwrap()
@@ -926,6 +932,7 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
         .pull_leads(pb::PullLeadsRequest {
             max_leads: 1,
             lease_seconds: None,
+            request_id: String::new(),
         })
         .await
         .unwrap_err();

@@ -172,6 +172,12 @@ fn outcome(outcome: RemoteOutcome, callback_at: Option<i64>, note: &str) -> Comp
     }
 }
 
+/// A fresh pull request id (each call of a test is a new request).
+fn request() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("t{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Refused because the lead moved on (lease lost, offer gone, ...) or the
 /// request does not apply in its state.
 fn precondition(e: &RoutingError) -> bool {
@@ -257,7 +263,7 @@ async fn second_interaction_joins_and_promotes_never_takes_held(h: H) {
     // A lower score does not demote.
     let third = ingest(&h, Lead::new("j3", "c1", Route::Incubation, 3)).await;
     assert_eq!(third.state, LeadState::RemoteQueued);
-    let leases = r.pull(&mgr("r1"), 5, None).await.unwrap();
+    let leases = r.pull(&mgr("r1"), 5, None, &request()).await.unwrap();
     assert_eq!(leases.len(), 1);
     // Held: a re-score never takes it from the manager.
     let fourth = ingest(&h, Lead::new("j4", "c1", Route::Referral, 95)).await;
@@ -460,7 +466,7 @@ async fn remote_queue_lease_lifecycle(h: H) {
     let new_high = ingest(&h, Lead::new("q2", "c2", Route::Remote, 60)).await;
     h.clock.advance(Duration::from_secs(1));
     let new_low = ingest(&h, Lead::new("q3", "c3", Route::Remote, 30)).await;
-    let leases = r.pull(&m1, 2, None).await.unwrap();
+    let leases = r.pull(&m1, 2, None, &request()).await.unwrap();
     let got: Vec<_> = leases.iter().map(|l| l.lead.id.clone()).collect();
     assert_eq!(got, vec![new_high.lead_id.clone(), old_low.lead_id.clone()]);
     assert_eq!(leases[0].expires_at, h.clock.now_ms() + 300_000);
@@ -565,7 +571,7 @@ async fn remote_queue_lease_lifecycle(h: H) {
 
     // Release puts it back with no attempt; escalate makes a referral;
     // return to incubation; not interested closes.
-    let leases = r.pull(&m1, 10, None).await.unwrap();
+    let leases = r.pull(&m1, 10, None, &request()).await.unwrap();
     assert_eq!(leases.len(), 2);
     for l in &leases {
         let rec = r.get_lead(&l.lead.id).await.unwrap();
@@ -584,7 +590,7 @@ async fn remote_queue_lease_lifecycle(h: H) {
         .await
         .unwrap();
     assert_eq!(esc.destination.kind, DestinationKind::ReferralOffered);
-    let l = r.pull(&m1, 1, None).await.unwrap().remove(0);
+    let l = r.pull(&m1, 1, None, &request()).await.unwrap().remove(0);
     assert_eq!(l.lead.id, a.lead.id);
     let inc = r
         .complete(
@@ -607,7 +613,7 @@ async fn expired_leases_count_attempts_then_incubate(h: H) {
     let lead = ingest(&h, Lead::new("e1", "c1", Route::Remote, 50)).await;
     for attempt in 1..=2 {
         let l = r
-            .pull(&m1, 1, Some(Duration::from_secs(60)))
+            .pull(&m1, 1, Some(Duration::from_secs(60)), &request())
             .await
             .unwrap()
             .remove(0);
@@ -691,7 +697,7 @@ async fn concurrent_pullers_never_share_a_lead(h: H) {
             let m = mgr(&format!("p{i}"));
             let mut mine = Vec::new();
             loop {
-                let got = r.pull(&m, 3, None).await.unwrap();
+                let got = r.pull(&m, 3, None, &request()).await.unwrap();
                 if got.is_empty() {
                     break;
                 }
@@ -724,13 +730,13 @@ async fn sweeper_racing_completions(h: H) {
         .await;
     }
     let leases = r
-        .pull(&m1, 50, Some(Duration::from_secs(60)))
+        .pull(&m1, 50, Some(Duration::from_secs(60)), &request())
         .await
         .unwrap();
     let mut leases = leases;
     while leases.len() < 200 {
         leases.extend(
-            r.pull(&m1, 50, Some(Duration::from_secs(60)))
+            r.pull(&m1, 50, Some(Duration::from_secs(60)), &request())
                 .await
                 .unwrap(),
         );
@@ -825,7 +831,7 @@ async fn multi_region_manager_pulls_fairly(h: H) {
     // East scores are all higher, yet each pull takes an even share of both.
     let mut per_region = std::collections::HashMap::new();
     for _ in 0..5 {
-        for l in r.pull(&m, 4, None).await.unwrap() {
+        for l in r.pull(&m, 4, None, &request()).await.unwrap() {
             *per_region
                 .entry(l.lead.id.region().unwrap().to_string())
                 .or_insert(0) += 1;
@@ -837,12 +843,16 @@ async fn multi_region_manager_pulls_fairly(h: H) {
     let mut small = remote("ry", &["east", "west"], 3);
     small.id = mgr("ry");
     r.upsert_manager(&small).await.unwrap();
-    let got = r.pull(&mgr("ry"), 10, None).await.unwrap();
+    let got = r.pull(&mgr("ry"), 10, None, &request()).await.unwrap();
     assert_eq!(got.len(), 3);
-    assert!(r.pull(&mgr("ry"), 10, None).await.unwrap().is_empty());
+    assert!(r
+        .pull(&mgr("ry"), 10, None, &request())
+        .await
+        .unwrap()
+        .is_empty());
     // Unavailable remote managers cannot pull.
     r.set_availability(&mgr("ry"), false).await.unwrap();
-    let err = r.pull(&mgr("ry"), 1, None).await.unwrap_err();
+    let err = r.pull(&mgr("ry"), 1, None, &request()).await.unwrap_err();
     assert!(
         matches!(&err, RoutingError::Rejected(s) if s.code == ScriptErrorCode::Unavailable),
         "{err:?}"
@@ -895,7 +905,7 @@ async fn an_unplaceable_lead_does_not_block_the_unassigned_list(h: H) {
     r.upsert_manager(&remote("rz", &["east"], 10))
         .await
         .unwrap();
-    let l = r.pull(&mgr("rz"), 10, None).await.unwrap();
+    let l = r.pull(&mgr("rz"), 10, None, &request()).await.unwrap();
     let mine = l.iter().find(|x| x.lead.id == wealth.lead_id).unwrap();
     let esc = r
         .escalate(
@@ -975,7 +985,12 @@ async fn a_call_back_keeps_its_time_on_the_lead(h: H) {
         .await
         .unwrap();
     let lead = ingest(&h, Lead::new("cb-i1", "cb-c1", Route::Remote, 40)).await;
-    let l = r.pull(&m, 1, None).await.unwrap().pop().unwrap();
+    let l = r
+        .pull(&m, 1, None, &request())
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
     let at = h.clock.now_ms() + 3_600_000;
     // With a note: the time is a field of its own, not parsed from text.
     r.complete(

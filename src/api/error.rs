@@ -48,7 +48,8 @@ fn routing_code(e: &RoutingError) -> Code {
             | ScriptErrorCode::OfferGone
             | ScriptErrorCode::WrongState
             | ScriptErrorCode::Unavailable
-            | ScriptErrorCode::NotRegistered => Code::FailedPrecondition,
+            | ScriptErrorCode::NotRegistered
+            | ScriptErrorCode::NotQualified => Code::FailedPrecondition,
         },
     }
 }

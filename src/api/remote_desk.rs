@@ -4,7 +4,7 @@ use super::auth::Principal;
 use super::convert::*;
 use super::observe::{bounded, require, ApiResult};
 use super::{pb, Api};
-use crate::domain::LeadId;
+use crate::domain::{LeadId, RequestId};
 use crate::routing::{Completion, LeaseRef};
 use crate::service::Reader;
 use std::time::Duration;
@@ -36,13 +36,18 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
             let pb::PullLeadsRequest {
                 max_leads,
                 lease_seconds,
+                request_id,
             } = req.into_inner();
+            let request_id = match request_id.as_str() {
+                "" => RequestId::generate(),
+                id => request_id_from(id)?,
+            };
             let max = bounded(max_leads, 1, 50, "max_leads")?;
             let lease = lease_seconds
                 .map(|s| bounded(s, 60, 3600, "lease_seconds"))
                 .transpose()?
                 .map(|s| Duration::from_secs(s as u64));
-            let leases = self.funnel.pull(&me, max, lease).await?;
+            let leases = self.funnel.pull(&me, max, lease, &request_id).await?;
             // The pull script answers what the list shows: no further reads.
             let leads = leases
                 .iter()

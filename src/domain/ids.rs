@@ -72,11 +72,24 @@ id_type!(
     "campaign_id"
 );
 id_type!(
+    /// A client's id of one request (makes a call retry-safe).
+    RequestId,
+    "request_id"
+);
+id_type!(
     /// A lead. Opaque to clients; internally `<region>.<unique>` so a lead can
     /// be found without a global index.
     LeadId,
     "lead_id"
 );
+
+impl RequestId {
+    /// A fresh random id, for callers that sent none.
+    pub fn generate() -> Self {
+        let r: u128 = rand::random();
+        Self(format!("srv-{r:032x}"))
+    }
+}
 
 impl LeadId {
     /// A new lead id in `region`: region, millisecond time, randomness.

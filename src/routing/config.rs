@@ -23,6 +23,13 @@ pub struct RoutingConfig {
     /// Longest lease, also the cap of an extension (from now).
     #[serde(with = "humantime_serde")]
     pub lease_max: Duration,
+    /// How long an accepted referral may go without an outcome before the
+    /// manager is reminded (an audit event and a nudge on its watch).
+    #[serde(with = "humantime_serde")]
+    pub acceptance_followup: Duration,
+    /// After the reminder, how long until the lead goes back to the remote pool.
+    #[serde(with = "humantime_serde")]
+    pub acceptance_grace: Duration,
     /// Expired leases before a lead goes to incubation.
     pub max_attempts: u32,
     /// Interval between incubation reviews.
@@ -46,6 +53,8 @@ impl Default for RoutingConfig {
             backflow_wait: Duration::from_secs(4 * 3600),
             lease_default: Duration::from_secs(15 * 60),
             lease_max: Duration::from_secs(3600),
+            acceptance_followup: Duration::from_secs(3 * 24 * 3600),
+            acceptance_grace: Duration::from_secs(24 * 3600),
             max_attempts: 3,
             incubation_review: Duration::from_secs(7 * 24 * 3600),
             incubation_expiry: Duration::from_secs(90 * 24 * 3600),
@@ -63,6 +72,8 @@ impl RoutingConfig {
             "offer_sla_ms": ms(self.offer_sla),
             "backflow_ms": ms(self.backflow_wait),
             "lease_max_ms": ms(self.lease_max),
+            "accepted_followup_ms": ms(self.acceptance_followup),
+            "accepted_grace_ms": ms(self.acceptance_grace),
             "max_attempts": self.max_attempts,
             "review_ms": ms(self.incubation_review),
             "incubation_expiry_ms": ms(self.incubation_expiry),

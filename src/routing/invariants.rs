@@ -63,6 +63,7 @@ async fn check_region(
         sk.followup(),
         sk.offer_deadlines(),
         sk.lease_deadlines(),
+        sk.acceptance_deadlines(),
         sk.unassigned_deadlines(),
     ]);
     let mut expected: HashMap<String, HashSet<String>> = containers
@@ -110,6 +111,7 @@ async fn check_region(
         let want_deadline = match state {
             LeadState::ReferralOffered => sk.offer_deadlines(),
             LeadState::RemoteLeased => sk.lease_deadlines(),
+            LeadState::ReferralAccepted => sk.acceptance_deadlines(),
             LeadState::BranchUnassigned => sk.unassigned_deadlines(),
             _ => String::new(),
         };

@@ -22,7 +22,8 @@
 //! | `offers:<m>` / `held:<m>` | zset | pending offers / leads held (accepted or leased) |
 //! | `unassigned:<branch>` | zset | high leads with no eligible branch manager yet |
 //! | `incubation`, `callback`, `followup` | zset | incubation (by next review), call-backs (by time), service follow-ups |
-//! | `dl:offer`, `dl:lease`, `dl:unassigned` | zset | deadlines the sweeper runs |
+//! | `dl:offer`, `dl:lease`, `dl:accepted`, `dl:unassigned` | zset | deadlines the sweeper runs |
+//! | `pulls:<m>:<request>` | string | a pull's answer, for its retries (TTL: the longest lease) |
 //! | `mgr:<m>`, `managers`, `branch:<b>:offline`, `branches`, `leads` | hash / sets | managers, branches and leads of this shard |
 //! | `qcount` | hash | per queue and bucket, the number of leads in it |
 //! | `seq:lease` | string | lease id counter |
@@ -64,6 +65,8 @@ const PARTS: &[&str] = &[
     "seq",
     "audit",
     "done",
+    "pulls",
+    "accepted",
 ];
 const OFFERS_CHANNEL: &str = "offers";
 
@@ -169,6 +172,9 @@ impl ShardKeys {
     }
     pub fn lease_deadlines(&self) -> String {
         self.key(&["dl", "lease"])
+    }
+    pub fn acceptance_deadlines(&self) -> String {
+        self.key(&["dl", "accepted"])
     }
     pub fn unassigned_deadlines(&self) -> String {
         self.key(&["dl", "unassigned"])

@@ -41,7 +41,6 @@ pub use types::*;
 use crate::domain::{LeadId, RegionId};
 use serde_json::value::RawValue;
 use std::collections::HashSet;
-use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
 /// The routing core: every lead transition, as one Lua script on one shard.
@@ -55,7 +54,6 @@ pub struct Router {
     clock: Arc<dyn Clock>,
     /// Tests only: the scripts take `now` from `clock` instead of Redis.
     test_clock: bool,
-    pull_rotation: Arc<AtomicUsize>,
     noted_regions: Arc<Mutex<HashSet<RegionId>>>,
 }
 
@@ -79,7 +77,6 @@ impl Router {
             cfg: Arc::new(cfg),
             clock,
             test_clock,
-            pull_rotation: Arc::default(),
             noted_regions: Arc::default(),
         }
     }

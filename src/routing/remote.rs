@@ -5,7 +5,6 @@ use super::script::lua_list;
 use super::{Actor, Completion, Lease, LeaseRef, Moved, Router, RoutingError};
 use crate::domain::*;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 #[derive(Serialize)]
@@ -14,6 +13,7 @@ struct PullArgs<'a> {
     max: usize,
     lease_ms: u64,
     held_elsewhere: u64,
+    request_id: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -71,12 +71,17 @@ impl Router {
     /// Capacity spans shards: each shard's script is told the load held
     /// elsewhere *plus* the shares asked of the other shards at the same
     /// time, so concurrent shares never overshoot the manager's capacity.
+    ///
+    /// Retry-safe: every shard records its answer under `request_id`, and the
+    /// shard order follows from it, so a retry (after a lost response, or a
+    /// failure in one shard) answers the leases already granted.
     #[tracing::instrument(skip_all, fields(manager = %m, max))]
     pub async fn pull(
         &self,
         m: &ManagerId,
         max: u32,
         lease: Option<Duration>,
+        request_id: &str,
     ) -> Result<Vec<Lease>, RoutingError> {
         let entry = self.require_directory(m).await?;
         if entry.tier != ManagerTier::Remote {
@@ -88,12 +93,15 @@ impl Router {
             .unwrap_or(self.cfg.lease_default)
             .min(self.cfg.lease_max);
         let n = entry.shards.len();
-        let start = self.pull_rotation.fetch_add(1, Ordering::Relaxed) % n;
+        let start = request_id
+            .bytes()
+            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize))
+            % n;
         let order: Vec<&RegionId> = (0..n).map(|i| &entry.shards[(start + i) % n]).collect();
         let max = max as usize;
         if n == 1 {
             // Within one shard the script counts the load itself.
-            return self.pull_in(order[0], m, max, 0, lease).await;
+            return self.pull_in(order[0], m, max, 0, lease, request_id).await;
         }
         let loads = futures::future::try_join_all(order.iter().map(|r| self.load_in(r, m))).await?;
         let total_load: u64 = loads.iter().sum();
@@ -104,7 +112,7 @@ impl Router {
         let asked: usize = shares.iter().sum();
         let first = futures::future::try_join_all(order.iter().enumerate().map(|(i, r)| {
             let elsewhere = total_load - loads[i] + (asked - shares[i]) as u64;
-            self.pull_in(r, m, shares[i], elsewhere, lease)
+            self.pull_in(r, m, shares[i], elsewhere, lease, request_id)
         }))
         .await?;
         let mut leases: Vec<Lease> = first.into_iter().flatten().collect();
@@ -118,7 +126,11 @@ impl Router {
                 .filter(|l| l.lead.id.region().as_ref() == Some(*region))
                 .count() as u64;
             let elsewhere = total_load - loads[i] + leases.len() as u64 - here;
-            leases.extend(self.pull_in(region, m, want, elsewhere, lease).await?);
+            let fill = format!("{request_id}+fill");
+            leases.extend(
+                self.pull_in(region, m, want, elsewhere, lease, &fill)
+                    .await?,
+            );
         }
         Ok(leases)
     }
@@ -130,6 +142,7 @@ impl Router {
         want: usize,
         held_elsewhere: u64,
         lease: Duration,
+        request_id: &str,
     ) -> Result<Vec<Lease>, RoutingError> {
         if want == 0 {
             return Ok(vec![]);
@@ -139,6 +152,7 @@ impl Router {
             max: want,
             lease_ms: lease.as_millis() as u64,
             held_elsewhere,
+            request_id,
         };
         let actor = Actor::Manager(m.clone());
         let pulled: Pulled = self

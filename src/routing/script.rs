@@ -81,6 +81,7 @@ scripts!(
     upsert_manager,
     set_availability,
     sweep_offers,
+    sweep_accepted,
     sweep_leases,
     sweep_callbacks,
     sweep_unassigned,
@@ -106,6 +107,8 @@ pub enum ScriptErrorCode {
     Unavailable,
     /// The manager is not registered in the shard.
     NotRegistered,
+    /// The manager is not qualified for the lead's product.
+    NotQualified,
     InvalidArgument,
 }
 

@@ -32,6 +32,7 @@ impl Router {
         };
         Ok(SweepReport {
             offers_timed_out: run(&s.sweep_offers).await?,
+            acceptances_expired: run(&s.sweep_accepted).await?,
             leases_expired: run(&s.sweep_leases).await?,
             callbacks_due: run(&s.sweep_callbacks).await?,
             backflowed: run(&s.sweep_unassigned).await?,

@@ -245,6 +245,8 @@ pub(crate) struct ShardStats {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SweepReport {
     pub offers_timed_out: u64,
+    /// Accepted referrals reminded or returned to the pool.
+    pub acceptances_expired: u64,
     pub leases_expired: u64,
     pub callbacks_due: u64,
     pub backflowed: u64,

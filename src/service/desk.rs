@@ -40,13 +40,16 @@ impl Funnel {
         Ok(self.router.get_lead(id).await?.history)
     }
 
+    /// Pulls leads under a lease; a retry with the same `request_id`
+    /// answers the same leases.
     pub async fn pull(
         &self,
         m: &ManagerId,
         max: u32,
         lease: Option<Duration>,
+        request_id: &RequestId,
     ) -> Result<Vec<Lease>> {
-        Ok(self.router.pull(m, max, lease).await?)
+        Ok(self.router.pull(m, max, lease, request_id.as_str()).await?)
     }
 
     pub async fn complete(&self, lease: LeaseRef<'_>, c: Completion<'_>) -> Result<Moved> {

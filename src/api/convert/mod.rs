@@ -99,6 +99,10 @@ pub fn manager_id(raw: &str, field: &str) -> Result<ManagerId, ApiError> {
     required_id(raw, field, ManagerId::parse)
 }
 
+pub fn request_id_from(raw: &str) -> Result<RequestId, ApiError> {
+    required_id(raw, "request_id", RequestId::parse)
+}
+
 pub fn region_id(raw: &str, field: &str) -> Result<RegionId, ApiError> {
     required_id(raw, field, RegionId::parse)
 }

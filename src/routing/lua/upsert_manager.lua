@@ -24,4 +24,6 @@ if g.tier == 'offline' then
   redis.call('SADD', k(KEY.branch, g.branch, KEY.offline), g.id)
 end
 redis.call('SADD', k(KEY.managers), g.id)
-return ok(after_change(g.id, g.tier, g.branch, g.available))
+local changed = after_change(g.id, g.tier, g.branch, g.available)
+changed.withdrawn = changed.withdrawn + reroute_unqualified(g.id, g.tier, g.products)
+return ok(changed)

@@ -1,12 +1,49 @@
 -- What follows a change of a manager's availability or registration.
 
--- Going away returns pending offers to others; accepted and leased leads stay.
+-- An offline manager going away: pending offers and accepted referrals go
+-- to the next eligible manager (never back to this one in the episode).
 local function withdraw_offers(m)
   local moved_n = 0
   for _, id in ipairs(redis.call('ZRANGE', k(KEY.offers, m), 0, -1)) do
     audit(id, 'offer_withdrawn', 'referral_offered', 'referral_offered', m .. ' became unavailable', m)
     offer_next(id, 'reoffered', m .. ' became unavailable')
     moved_n = moved_n + 1
+  end
+  for _, id in ipairs(redis.call('ZRANGE', k(KEY.held, m), 0, -1)) do
+    audit(id, 'acceptance_handed_on', 'referral_accepted', 'referral_accepted', m .. ' became unavailable', m)
+    offer_next(id, 'reoffered', m .. ' became unavailable')
+    moved_n = moved_n + 1
+  end
+  return moved_n
+end
+
+-- Qualifications changed: whatever this manager is offered, holds or has
+-- queued for a product it may no longer sell goes back through routing.
+local function reroute_unqualified(m, tier, products)
+  local moved_n = 0
+  local function unqualified(id)
+    return not qualified(products, redis.call('HGET', lead_key(id), 'product'))
+  end
+  local why = m .. ' is no longer qualified for the product'
+  if tier == 'offline' then
+    for _, key in ipairs({k(KEY.offers, m), k(KEY.held, m)}) do
+      for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+        if unqualified(id) then
+          audit(id, 'assignment_revoked', '', '', why, m)
+          offer_next(id, 'reoffered', why)
+          moved_n = moved_n + 1
+        end
+      end
+    end
+  else
+    for _, key in ipairs({k(KEY.mq, m), k(KEY.held, m)}) do
+      for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+        if unqualified(id) then
+          enqueue_remote(id, 'requeued', why, '')
+          moved_n = moved_n + 1
+        end
+      end
+    end
   end
   return moved_n
 end

@@ -40,6 +40,7 @@ local function lead_key(id) return k(KEY.lead, id) end
 local ERR = {
   not_found = true, not_owner = true, lease_lost = true, offer_gone = true,
   wrong_state = true, unavailable = true, not_registered = true, invalid_argument = true,
+  not_qualified = true,
 }
 local function fail(code, msg)
   if not ERR[code] then error('unknown error code ' .. tostring(code)) end
