@@ -75,6 +75,7 @@ pub async fn run(
             campaign_thresholds: config.campaign_thresholds()?,
             intent_threshold: config.intent_threshold,
             watch_poll: config.watch_poll.max(Duration::from_millis(50)),
+            closed_readable_for: config.closed_lead_readable_for,
         },
     ));
 

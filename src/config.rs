@@ -67,6 +67,10 @@ pub struct Config {
     /// Queue-depth gauges refresh interval.
     #[serde(with = "humantime_serde")]
     pub stats_interval: Duration,
+    /// How long a manager may still read (GetLead) a lead it closed, e.g. to
+    /// check the outcome of a call whose answer was lost.
+    #[serde(with = "humantime_serde")]
+    pub closed_lead_readable_for: Duration,
     /// Items of a streaming upload read ahead of their results (back-pressure).
     pub stream_window: usize,
     /// Longest wait for in-flight requests on shutdown.
@@ -102,6 +106,7 @@ impl Default for Config {
             sweep_interval: Duration::from_secs(1),
             sweep_batch: 500,
             watch_poll: Duration::from_secs(1),
+            closed_lead_readable_for: Duration::from_secs(24 * 3600),
             stats_interval: Duration::from_secs(10),
             stream_window: 256,
             shutdown_grace: Duration::from_secs(30),

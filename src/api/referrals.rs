@@ -4,7 +4,7 @@ use super::convert::*;
 use super::observe::require;
 use super::{pb, Api};
 use crate::api::error::ApiError;
-use crate::routing::OfferRef;
+use crate::routing::{Assignment, OfferRef};
 use crate::service::{ReferralChange, WithdrawReason};
 use futures::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
@@ -68,6 +68,32 @@ impl pb::referrals_service_server::ReferralsService for Api {
                     .map_err(|e| Status::from(ApiError::from(e)))
             });
             Ok(Box::pin(stream) as Self::WatchReferralsStream)
+        })
+        .await
+    }
+
+    async fn list_my_referrals(
+        &self,
+        req: Request<pb::ListMyReferralsRequest>,
+    ) -> Result<Response<pb::ListMyReferralsResponse>, Status> {
+        self.observed("ListMyReferrals", async {
+            let me = self.offline(&req)?;
+            let pb::ListMyReferralsRequest {} = req.into_inner();
+            let work = self.funnel.my_work(&me).await?;
+            let mine = |items: &[Assignment]| -> Vec<pb::MyReferral> {
+                items
+                    .iter()
+                    .map(|a| pb::MyReferral {
+                        lead: Some(summary_to_pb(&a.lead, None)),
+                        offer_id: a.lead.offer_id.clone().unwrap_or_default(),
+                        due_at: Some(ms_to_timestamp(a.due_at)),
+                    })
+                    .collect()
+            };
+            Ok(pb::ListMyReferralsResponse {
+                offered: mine(&work.offers),
+                accepted: mine(&work.held),
+            })
         })
         .await
     }

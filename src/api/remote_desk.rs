@@ -62,6 +62,28 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
         .await
     }
 
+    async fn list_my_leads(
+        &self,
+        req: Request<pb::ListMyLeadsRequest>,
+    ) -> Result<Response<pb::ListMyLeadsResponse>, Status> {
+        self.observed("ListMyLeads", async {
+            let me = self.remote(&req)?;
+            let pb::ListMyLeadsRequest {} = req.into_inner();
+            let work = self.funnel.my_work(&me).await?;
+            let leads = work
+                .held
+                .iter()
+                .map(|a| pb::LeasedLead {
+                    lead: Some(summary_to_pb(&a.lead, None)),
+                    lease_id: a.lead.lease_id.clone().unwrap_or_default(),
+                    lease_expires_at: Some(ms_to_timestamp(a.due_at)),
+                })
+                .collect();
+            Ok(pb::ListMyLeadsResponse { leads })
+        })
+        .await
+    }
+
     async fn get_lead(
         &self,
         req: Request<pb::GetLeadRequest>,

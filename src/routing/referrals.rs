@@ -1,7 +1,7 @@
 //! Offline managers: accept, decline and complete referrals; their offers.
 
 use super::script::lua_list;
-use super::{Actor, Moved, OfferRef, PendingOffer, Router, RoutingError};
+use super::{Actor, Moved, MyWork, OfferRef, PendingOffer, Router, RoutingError};
 use crate::domain::*;
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +101,27 @@ impl Router {
         let region = Self::region_of(lead)?;
         self.invoke(script, &region, &Actor::Manager(m.clone()), args)
             .await
+    }
+
+    /// Everything a manager holds or is offered, across its shards.
+    pub async fn my_work(&self, m: &ManagerId) -> Result<MyWork, RoutingError> {
+        let entry = self.require_directory(m).await?;
+        let mut all = MyWork::default();
+        for region in &entry.shards {
+            let got: MyWork = self
+                .invoke(
+                    &self.scripts.my_work,
+                    region,
+                    &Actor::Admin,
+                    &ManagerArg { manager: m },
+                )
+                .await?;
+            all.held.extend(got.held);
+            all.offers.extend(got.offers);
+        }
+        all.held.sort_by_key(|a| a.due_at);
+        all.offers.sort_by_key(|a| a.due_at);
+        Ok(all)
     }
 
     /// The referrals currently offered to an offline manager, oldest first.

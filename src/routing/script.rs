@@ -89,6 +89,7 @@ scripts!(
     queue_stats,
     get_lead,
     pending_offers,
+    my_work,
 );
 
 /// Why a script refused, as enumerated in `lua/includes/prelude.lua`.

@@ -120,6 +120,25 @@ pub struct Lease {
     pub expires_at: i64,
 }
 
+/// A lead a manager has, and when its current step is due (lease expiry,
+/// follow-up deadline of an acceptance, or accept-by of an offer).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Assignment {
+    pub lead: LeadView,
+    pub due_at: i64,
+}
+
+/// Everything a manager has right now, in every shard it works in.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MyWork {
+    /// Leased (remote) or accepted (offline) leads.
+    #[serde(deserialize_with = "lua_list")]
+    pub held: Vec<Assignment>,
+    /// Offers waiting for an answer (offline managers).
+    #[serde(deserialize_with = "lua_list")]
+    pub offers: Vec<Assignment>,
+}
+
 /// A lead with its region, interactions and history.
 #[derive(Debug, Clone)]
 pub struct LeadRecord {

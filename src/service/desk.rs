@@ -4,7 +4,7 @@
 use super::{Funnel, FunnelError};
 use crate::domain::*;
 use crate::routing::{
-    AuditEvent, Completion, LeadRecord, Lease, LeaseRef, Moved, OfferRef, QueueStats,
+    AuditEvent, Completion, LeadRecord, Lease, LeaseRef, Moved, MyWork, OfferRef, QueueStats,
 };
 use std::time::Duration;
 
@@ -20,12 +20,20 @@ type Result<T> = std::result::Result<T, FunnelError>;
 
 impl Funnel {
     /// A lead, if `reader` may see it: admins any; a manager the leads it
-    /// holds, is offered or whose own queue holds them.
+    /// holds, is offered or whose own queue holds them, and those it closed
+    /// within `closed_readable_for` (a retry after a lost answer can check).
     pub async fn get_lead(&self, reader: &Reader, id: &LeadId) -> Result<LeadRecord> {
         let rec = self.router.get_lead(id).await?;
+        let l = &rec.lead;
         let allowed = match reader {
             Reader::Admin => true,
-            Reader::Manager(m) => rec.lead.manager() == Some(m),
+            Reader::Manager(m) => {
+                let closed_recently = l.closed_by.as_ref() == Some(m)
+                    && l.closed_at.is_some_and(|at| {
+                        self.now_ms() - at < self.closed_readable_for.as_millis() as i64
+                    });
+                l.manager() == Some(m) || closed_recently
+            }
             Reader::Robot => false,
         };
         if !allowed {
@@ -34,6 +42,12 @@ impl Funnel {
             )));
         }
         Ok(rec)
+    }
+
+    /// What a manager holds and is offered now (agrees with its load in the
+    /// queue statistics).
+    pub async fn my_work(&self, m: &ManagerId) -> Result<MyWork> {
+        Ok(self.router.my_work(m).await?)
     }
 
     pub async fn audit_trail(&self, id: &LeadId) -> Result<Vec<AuditEvent>> {

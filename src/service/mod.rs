@@ -65,6 +65,8 @@ pub struct FunnelOptions {
     pub intent_threshold: f64,
     /// Referral watchers re-read their offers this often even without a push.
     pub watch_poll: Duration,
+    /// How long a manager may still read a lead it closed.
+    pub closed_readable_for: Duration,
 }
 
 /// Scoring + policy + routing, shared by every handler.
@@ -76,6 +78,7 @@ pub struct Funnel {
     /// Wakes referral watchers when their offers change (Redis pub/sub).
     offer_events: Arc<OfferEvents>,
     watch_poll: Duration,
+    closed_readable_for: Duration,
 }
 
 impl Funnel {
@@ -97,6 +100,7 @@ impl Funnel {
             policy,
             offer_events: Arc::default(),
             watch_poll: opts.watch_poll,
+            closed_readable_for: opts.closed_readable_for,
         }
     }
 
