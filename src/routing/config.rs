@@ -38,6 +38,14 @@ pub struct RoutingConfig {
     /// Age after which an incubating lead is closed as expired.
     #[serde(with = "humantime_serde")]
     pub incubation_expiry: Duration,
+    /// A complaint blocks sales routing of the customer for this long.
+    #[serde(with = "humantime_serde")]
+    pub complaint_cooloff: Duration,
+    /// At most this many sales hand-offs (referral or remote queue) of one
+    /// customer per `contact_window`; the excess goes to incubation.
+    pub contact_cap: u32,
+    #[serde(with = "humantime_serde")]
+    pub contact_window: Duration,
     /// How long an interaction id is remembered for idempotency.
     #[serde(with = "humantime_serde")]
     pub idempotency_ttl: Duration,
@@ -58,6 +66,9 @@ impl Default for RoutingConfig {
             max_attempts: 3,
             incubation_review: Duration::from_secs(7 * 24 * 3600),
             incubation_expiry: Duration::from_secs(90 * 24 * 3600),
+            complaint_cooloff: Duration::from_secs(30 * 24 * 3600),
+            contact_cap: 2,
+            contact_window: Duration::from_secs(7 * 24 * 3600),
             idempotency_ttl: Duration::from_secs(30 * 24 * 3600),
             audit_stream_maxlen: 1_000_000,
         }
@@ -78,6 +89,8 @@ impl RoutingConfig {
             "review_ms": ms(self.incubation_review),
             "incubation_expiry_ms": ms(self.incubation_expiry),
             "idem_ttl_ms": ms(self.idempotency_ttl),
+            "complaint_cooloff_ms": ms(self.complaint_cooloff),
+            "contact_window_ms": ms(self.contact_window),
             "audit_maxlen": self.audit_stream_maxlen,
         });
         RawValue::from_string(v.to_string()).expect("a JSON object is valid JSON")

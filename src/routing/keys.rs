@@ -29,11 +29,15 @@
 //! | `seq:lease` | string | lease id counter |
 //! | `audit` | stream | append-only audit stream of the shard |
 //!
+//! A customer's compliance memory has a tag of its own, `{c:<customer>}`:
+//! `state` (hash: home region, do-not-contact, complaint cool-off) and
+//! `contacts` (zset: sales hand-offs by interaction, for the contact cap).
+//!
 //! Outside any tag (single-key commands only, never inside a script):
 //! `<prefix>:directory:managers` (manager → shards), `<prefix>:regions`, and
 //! the pub/sub channel `<prefix>:offers`.
 
-use crate::domain::{BranchId, ManagerId, Product, RegionId};
+use crate::domain::{BranchId, CustomerId, ManagerId, Product, RegionId};
 
 /// Key-part names shared with Lua (`KEY.<name>`).
 const PARTS: &[&str] = &[
@@ -67,6 +71,8 @@ const PARTS: &[&str] = &[
     "done",
     "pulls",
     "accepted",
+    "state",
+    "contacts",
 ];
 const OFFERS_CHANNEL: &str = "offers";
 
@@ -90,6 +96,14 @@ impl Keys {
     pub fn new(prefix: &str) -> Self {
         Self {
             prefix: prefix.to_string(),
+        }
+    }
+
+    /// The keys of one customer's compliance memory (a shard of its own:
+    /// `state` hash, `contacts` zset of sales hand-offs).
+    pub fn customer(&self, c: &CustomerId) -> ShardKeys {
+        ShardKeys {
+            anchor: format!("{}:{{c:{}}}", self.prefix, c),
         }
     }
 
@@ -199,6 +213,9 @@ impl ShardKeys {
     }
     pub fn customer(&self, c: &str) -> String {
         self.key(&["cust", c])
+    }
+    pub fn customer_state(&self) -> String {
+        self.key(&["state"])
     }
     pub fn idempotency(&self, interaction: &str) -> String {
         self.key(&["idem", interaction])

@@ -16,6 +16,7 @@
 mod clock;
 mod config;
 mod conn;
+mod customers;
 mod error;
 mod ingest;
 pub mod invariants;

@@ -90,6 +90,10 @@ scripts!(
     get_lead,
     pending_offers,
     my_work,
+    customer_claim,
+    customer_note,
+    customer_set,
+    suppress_customer,
 );
 
 /// Why a script refused, as enumerated in `lua/includes/prelude.lua`.
@@ -146,6 +150,19 @@ impl Router {
         actor: &Actor,
         args: &A,
     ) -> Result<R, RoutingError> {
+        let shard = self.keys.shard(region);
+        self.invoke_at(script, shard.anchor(), actor, args).await
+    }
+
+    /// Runs `script` with `anchor` as its `KEYS[1]` (a region's shard or a
+    /// customer's).
+    pub(crate) async fn invoke_at<A: Serialize, R: DeserializeOwned>(
+        &self,
+        script: &Script,
+        anchor: &str,
+        actor: &Actor,
+        args: &A,
+    ) -> Result<R, RoutingError> {
         let actor = actor.audit_name();
         let call = serde_json::to_string(&Call {
             now: self.test_clock.then(|| self.now_ms()),
@@ -155,11 +172,7 @@ impl Router {
         })
         .map_err(|e| RoutingError::Protocol(format!("cannot encode arguments: {e}")))?;
         let mut conn = self.conn.clone();
-        let raw: String = script
-            .key(self.keys.shard(region).anchor())
-            .arg(call)
-            .invoke_async(&mut conn)
-            .await?;
+        let raw: String = script.key(anchor).arg(call).invoke_async(&mut conn).await?;
         match serde_json::from_str::<Reply<R>>(&raw) {
             Ok(Reply::Ok { ok }) => Ok(ok),
             Ok(Reply::Err { err, msg }) => {

@@ -59,6 +59,10 @@ pub struct IngestOutcome {
     pub lead_id: LeadId,
     pub destination: Destination,
     pub joined: bool,
+    /// The lead was (re)routed by this interaction (a new place), not left
+    /// where it was.
+    #[serde(default)]
+    pub routed: bool,
     pub replayed: bool,
     pub state: LeadState,
     /// On a replay: the response recorded by the first call.
@@ -175,6 +179,30 @@ pub struct PendingOffer {
     pub region: RegionId,
     pub offer_id: String,
     pub accept_by: i64,
+}
+
+/// What funnel remembers of a customer, across regions.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct CustomerState {
+    /// The region all of the customer's leads live in.
+    #[serde(default, deserialize_with = "nonempty")]
+    pub home: Option<RegionId>,
+    pub do_not_contact: bool,
+    /// End of the complaint cool-off (ms), 0 if none.
+    pub complaint_until: i64,
+    pub complaint_active: bool,
+    /// Sales hand-offs within the contact window.
+    pub recent_sales_contacts: u32,
+}
+
+/// What one interaction told us about its customer.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerNote<'a> {
+    pub interaction_id: &'a InteractionId,
+    pub do_not_contact: bool,
+    pub complaint: bool,
+    /// The lead went to a sales queue or a branch manager.
+    pub sales_contact: bool,
 }
 
 /// A remote manager's lease on a lead: the fence of every call on it.

@@ -10,7 +10,9 @@ pub use watch::{ReferralChange, WithdrawReason};
 
 use crate::domain::*;
 use crate::routing::offers::OfferEvents;
-use crate::routing::{Destination, IngestRequest, Router, RoutingError};
+use crate::routing::{
+    CustomerNote, CustomerState, Destination, IngestRequest, Router, RoutingError,
+};
 use crate::scoring::{Manifest, ScoreRequest, ScoredLead, Scorer, ScoringError};
 use crate::telemetry::Metrics;
 use serde::{Deserialize, Serialize};
@@ -67,6 +69,16 @@ pub struct FunnelOptions {
     pub watch_poll: Duration,
     /// How long a manager may still read a lead it closed.
     pub closed_readable_for: Duration,
+    /// Sales hand-offs of one customer allowed per contact window.
+    pub contact_cap: u32,
+}
+
+fn memory_of(s: &CustomerState) -> Memory {
+    Memory {
+        do_not_contact: s.do_not_contact,
+        complaint_active: s.complaint_active,
+        recent_sales_contacts: s.recent_sales_contacts,
+    }
 }
 
 /// Scoring + policy + routing, shared by every handler.
@@ -79,6 +91,7 @@ pub struct Funnel {
     offer_events: Arc<OfferEvents>,
     watch_poll: Duration,
     closed_readable_for: Duration,
+    contact_cap: u32,
 }
 
 impl Funnel {
@@ -101,6 +114,7 @@ impl Funnel {
             offer_events: Arc::default(),
             watch_poll: opts.watch_poll,
             closed_readable_for: opts.closed_readable_for,
+            contact_cap: opts.contact_cap,
         }
     }
 
@@ -187,6 +201,15 @@ impl Funnel {
         let decision = self
             .policy
             .decide(&interaction.campaign_id, scored.probability, signals);
+        // What the customer told us before beats this call; its leads all
+        // live in its home region.
+        let memory = self
+            .router
+            .customer_claim(&interaction.customer_id, &interaction.region_id)
+            .await?;
+        let fresh_route = decision.route;
+        let decision = remembered(decision, &memory_of(&memory), self.contact_cap);
+        let region = memory.home.clone().unwrap_or(interaction.region_id.clone());
         let answer = Answer {
             score: ScoreSnapshot {
                 probability: scored.probability,
@@ -203,12 +226,12 @@ impl Funnel {
             customer: interaction.customer_id.clone(),
             campaign: interaction.campaign_id.clone(),
             product: interaction.product,
-            region: interaction.region_id.clone(),
+            region: region.clone(),
             branch: interaction.branch_id.clone(),
             relationship_manager: interaction.relationship_manager_id.clone(),
             remote_manager: interaction.remote_manager_id.clone(),
             route: decision.route,
-            route_reason: decision.reason,
+            route_reason: decision.reason.clone(),
             score: answer.score.clone(),
             answer: serde_json::to_string(&answer)
                 .map_err(|e| RoutingError::Protocol(format!("cannot encode the answer: {e}")))?,
@@ -221,6 +244,19 @@ impl Funnel {
             },
         };
         let outcome = self.router.ingest(&req).await?;
+        // Noted also on a replay: the note is idempotent, and a replay may be
+        // the retry of a call that failed before noting.
+        let note = CustomerNote {
+            interaction_id: &interaction.interaction_id,
+            do_not_contact: decision.route == Route::Suppressed && !memory.do_not_contact,
+            complaint: fresh_route == Route::ServiceFollowup,
+            sales_contact: outcome.routed && decision.route.is_sales(),
+        };
+        if note.do_not_contact || note.complaint || note.sales_contact {
+            self.router
+                .customer_note(&interaction.customer_id, &note)
+                .await?;
+        }
         self.metrics.observe_stage("redis", t0.elapsed());
         let answer = match &outcome.answer {
             // A replay answers what the first call answered.
@@ -241,7 +277,7 @@ impl Funnel {
             lead_id: outcome.lead_id,
             answer,
             destination: outcome.destination,
-            region: interaction.region_id,
+            region,
             branch: interaction.branch_id,
             replayed: outcome.replayed,
             joined: outcome.joined,

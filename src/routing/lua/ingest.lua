@@ -49,7 +49,7 @@ local KIND_OF_STATE = {
   branch_unassigned = 'branch_unassigned', service_followup = 'service_followup',
 }
 
-local id, dest, joined = nil, nil, false
+local id, dest, joined, routed = nil, nil, false, false
 local existing = redis.call('GET', k(KEY.cust, a.customer))
 local state = existing and redis.call('HGET', lead_key(existing), 'state')
 
@@ -58,15 +58,16 @@ if state then
   snapshot(id)
   audit(id, 'rescored', state, state, 'interaction joined the open lead')
   local held = state == 'referral_accepted' or state == 'remote_leased' or state == 'referral_offered'
-  if a.route == 'suppressed' then
-    -- Do-not-contact beats everything, a manager's hold included.
+  if a.route == 'suppressed' or a.route == 'service_followup' then
+    -- Do-not-contact and a complaint beat everything, a manager's hold
+    -- included: the offer is withdrawn, the lease or acceptance ends.
     dest = route(id, a.route, 'rerouted', a.why)
+    routed = true
   elseif held then
     dest = {kind = 'held', manager = redis.call('HGET', lead_key(id), 'owner')}
-  elseif a.route == 'service_followup' then
-    dest = route(id, a.route, 'rerouted', a.why)
   elseif TIER_OF_ROUTE[a.route] and TIER_OF_STATE[state] and TIER_OF_ROUTE[a.route] > TIER_OF_STATE[state] then
     dest = route(id, a.route, 'promoted', a.why)
+    routed = true
   else
     -- Stays where it is; a queued lead takes its new priority.
     local owner = redis.call('HGET', lead_key(id), 'owner') or ''
@@ -91,10 +92,11 @@ else
   redis.call('SET', k(KEY.cust, a.customer), id)
   snapshot(id)
   dest = route(id, a.route, 'ingested', a.why)
+  routed = true
 end
 if dest.manager == '' then dest.manager = nil end
 
-local res = {lead_id = id, destination = dest, joined = joined, replayed = false,
+local res = {lead_id = id, destination = dest, joined = joined, routed = routed, replayed = false,
              state = redis.call('HGET', lead_key(id), 'state'), answer = a.answer}
 redis.call('SET', idem, cjson.encode(res), 'PX', CFG.idem_ttl_ms)
 res.answer = nil
