@@ -39,8 +39,11 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Pull(args) => block_on(cli::pull::run(args)),
         Command::Complete(args) => block_on(cli::complete::run(args)),
         Command::Watch(args) => block_on(cli::watch::run(args)),
+        Command::Referral(command) => block_on(cli::referral::run(command)),
         Command::Lead(args) => block_on(cli::lead::run(args)),
         Command::Audit(args) => block_on(cli::audit::run(args)),
+        Command::Manager(command) => block_on(cli::manager::run(command)),
         Command::Stats(args) => block_on(cli::stats::run(args)),
+        Command::Model(args) => block_on(cli::model::run(args)),
     }
 }

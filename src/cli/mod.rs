@@ -7,7 +7,10 @@ pub mod complete;
 pub mod hash_token;
 pub mod health;
 pub mod lead;
+pub mod manager;
+pub mod model;
 pub mod pull;
+pub mod referral;
 pub mod serve;
 pub mod show;
 pub mod stats;
@@ -52,12 +55,20 @@ pub enum Command {
     Complete(complete::Args),
     /// Print referrals as they are offered (offline manager token).
     Watch(watch::Args),
+    /// Accept, decline or complete a referral (offline manager token).
+    #[command(subcommand)]
+    Referral(referral::Command),
     /// A lead with its transcripts, scores and history.
     Lead(lead::Args),
     /// A lead's audit trail, one line per event (admin token).
     Audit(audit::Args),
+    /// Register managers, mark them (un)available, show one (admin token).
+    #[command(subcommand)]
+    Manager(manager::Command),
     /// Queue depths and manager loads (admin token).
     Stats(stats::Args),
+    /// The model bundle in use: versions, thresholds, features, evaluation (any token).
+    Model(model::Args),
     /// Exit 0 if the server reports SERVING (gRPC health; for container health checks).
     Health(health::Args),
     /// Print the SHA-256 of a token, for the tokens file.

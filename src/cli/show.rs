@@ -47,6 +47,7 @@ label!(state, pb::LeadState, "LEAD_STATE_");
 label!(product, pb::Product, "PRODUCT_");
 label!(bucket, pb::Bucket, "BUCKET_");
 label!(tier, pb::ManagerTier, "MANAGER_TIER_");
+label!(intent, pb::Intent, "INTENT_");
 label!(destination_kind, pb::DestinationKind, "DESTINATION_KIND_");
 label!(queue, pb::QueueKind, "QUEUE_KIND_");
 label!(withdraw_reason, pb::WithdrawReason, "WITHDRAW_REASON_");
