@@ -7,4 +7,4 @@ mod metrics;
 
 pub use http::Readiness;
 pub use logging::init_logging;
-pub use metrics::Metrics;
+pub use metrics::{grpc_code_name, Metrics};

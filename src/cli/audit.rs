@@ -1,0 +1,59 @@
+//! `funnel audit <lead>`: a lead's audit trail, oldest first, one line per
+//! event (admin token).
+
+use super::{show, Target};
+use funnel::api::pb;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    target: Target,
+    lead_id: String,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let c = args.target.connect().await?;
+    let events = c
+        .admin
+        .clone()
+        .get_audit_trail(pb::GetAuditTrailRequest {
+            lead_id: args.lead_id,
+        })
+        .await?
+        .into_inner()
+        .events;
+    print_events(&events);
+    Ok(())
+}
+
+/// Columns: local time, actor, action, from → to, manager, interaction id,
+/// reason; `-` where an event has none.
+pub fn print_events(events: &[pb::AuditEvent]) {
+    let mut rows = vec![[
+        "time",
+        "actor",
+        "action",
+        "from → to",
+        "manager",
+        "interaction",
+        "reason",
+    ]
+    .map(String::from)
+    .to_vec()];
+    rows.extend(events.iter().map(|e| {
+        vec![
+            show::time(e.at.as_ref()),
+            e.actor.clone(),
+            e.action.clone(),
+            format!(
+                "{} → {}",
+                show::state(e.from_state),
+                show::state(e.to_state)
+            ),
+            show::or_dash(&e.manager_id).to_string(),
+            show::or_dash(&e.interaction_id).to_string(),
+            show::or_dash(&e.reason).to_string(),
+        ]
+    }));
+    show::print_table(&rows);
+}

@@ -1,0 +1,212 @@
+//! `funnel manager upsert | availability | show`: register managers and mark
+//! them available or not (admin token).
+
+use super::{show, Target};
+use clap::{ArgAction, Subcommand};
+use funnel::api::pb;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create or replace a manager (every field is written; tier and region
+    /// cannot change once created).
+    Upsert(UpsertArgs),
+    /// Mark a manager available or not. An unavailable offline manager's
+    /// pending offers go to the next eligible manager.
+    Availability(AvailabilityArgs),
+    /// Show one manager as registered.
+    Show(ShowArgs),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Tier {
+    /// Remote wealth manager: pulls leads from queues.
+    Remote,
+    /// Branch relationship manager: receives referrals.
+    Offline,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum Product {
+    Wealth,
+    Fund,
+    Deposit,
+    Insurance,
+    CreditCard,
+    Loan,
+}
+
+impl From<Tier> for pb::ManagerTier {
+    fn from(t: Tier) -> Self {
+        match t {
+            Tier::Remote => pb::ManagerTier::Remote,
+            Tier::Offline => pb::ManagerTier::Offline,
+        }
+    }
+}
+
+impl From<Product> for pb::Product {
+    fn from(p: Product) -> Self {
+        match p {
+            Product::Wealth => pb::Product::Wealth,
+            Product::Fund => pb::Product::Fund,
+            Product::Deposit => pb::Product::Deposit,
+            Product::Insurance => pb::Product::Insurance,
+            Product::CreditCard => pb::Product::CreditCard,
+            Product::Loan => pb::Product::Loan,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct UpsertArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Manager id (the same id as in its token).
+    #[arg(long)]
+    id: String,
+    /// Name shown to operators.
+    #[arg(long, default_value = "")]
+    name: String,
+    #[arg(long, value_enum)]
+    tier: Tier,
+    /// Home region, e.g. east.
+    #[arg(long)]
+    region: String,
+    /// Branch, e.g. east-sh-pudong (offline managers only, required there).
+    #[arg(long)]
+    branch: Option<String>,
+    /// Remote team (remote managers only).
+    #[arg(long)]
+    team: Option<String>,
+    /// Regions whose team pools a remote manager pulls from, comma-separated
+    /// (default: its home region).
+    #[arg(long, value_delimiter = ',')]
+    served_regions: Vec<String>,
+    /// Products the manager may sell, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', required = true)]
+    products: Vec<Product>,
+    /// Most leads held at once.
+    #[arg(long)]
+    capacity: i32,
+    /// Whether it takes new leads now.
+    #[arg(long, action = ArgAction::Set, default_value_t = true)]
+    available: bool,
+}
+
+#[derive(clap::Args)]
+pub struct AvailabilityArgs {
+    #[command(flatten)]
+    target: Target,
+    manager_id: String,
+    /// true or false.
+    #[arg(long, action = ArgAction::Set)]
+    available: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    target: Target,
+    manager_id: String,
+}
+
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    let manager = match command {
+        Command::Upsert(a) => {
+            let manager = pb::Manager {
+                manager_id: a.id,
+                display_name: a.name,
+                tier: pb::ManagerTier::from(a.tier) as i32,
+                region_id: a.region,
+                branch_id: a.branch.unwrap_or_default(),
+                team_id: a.team.unwrap_or_default(),
+                served_region_ids: a.served_regions,
+                qualified_products: a
+                    .products
+                    .into_iter()
+                    .map(|p| pb::Product::from(p) as i32)
+                    .collect(),
+                capacity: a.capacity,
+                available: a.available,
+            };
+            a.target
+                .connect()
+                .await?
+                .admin
+                .upsert_manager(pb::UpsertManagerRequest {
+                    manager: Some(manager),
+                })
+                .await?
+                .into_inner()
+                .manager
+        }
+        Command::Availability(a) => {
+            a.target
+                .connect()
+                .await?
+                .admin
+                .set_availability(pb::SetAvailabilityRequest {
+                    manager_id: a.manager_id,
+                    available: a.available,
+                })
+                .await?
+                .into_inner()
+                .manager
+        }
+        Command::Show(a) => {
+            a.target
+                .connect()
+                .await?
+                .admin
+                .get_manager(pb::GetManagerRequest {
+                    manager_id: a.manager_id,
+                })
+                .await?
+                .into_inner()
+                .manager
+        }
+    };
+    print_manager(&manager.unwrap_or_default());
+    Ok(())
+}
+
+fn print_manager(m: &pb::Manager) {
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            "-".to_string()
+        } else {
+            items.join(", ")
+        }
+    };
+    let rows = [
+        ("manager", m.manager_id.clone()),
+        ("name", show::or_dash(&m.display_name).into()),
+        ("tier", show::tier(m.tier)),
+        ("region", m.region_id.clone()),
+        ("branch", show::or_dash(&m.branch_id).into()),
+        ("team", show::or_dash(&m.team_id).into()),
+        (
+            "serves",
+            if m.served_region_ids.is_empty() {
+                format!("{} (home region)", m.region_id)
+            } else {
+                m.served_region_ids.join(", ")
+            },
+        ),
+        (
+            "products",
+            list(
+                m.qualified_products
+                    .iter()
+                    .map(|p| show::product(*p))
+                    .collect(),
+            ),
+        ),
+        ("capacity", m.capacity.to_string()),
+        ("available", show::yes_no(m.available).into()),
+    ];
+    for (k, v) in rows {
+        println!("{k:<10} {v}");
+    }
+}
