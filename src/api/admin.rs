@@ -1,10 +1,11 @@
 //! AdminService: operations register managers, watch queues, read audit trails.
 
 use super::convert::*;
+use super::observe::bounded;
 use super::{pb, Api};
 use crate::api::error::ApiError;
 use crate::domain::ManagerTier;
-use crate::routing::QueueStats;
+use crate::routing::{CustomerState, QueueStats, WatchList};
 use std::collections::HashMap;
 use tonic::{Request, Response, Status};
 
@@ -91,8 +92,117 @@ fn model_info_to_pb(m: &crate::scoring::Manifest) -> pb::GetModelInfoResponse {
     }
 }
 
+fn compliance_to_pb(c: &CustomerState) -> pb::CustomerCompliance {
+    pb::CustomerCompliance {
+        home_region_id: c.home.as_ref().map(|r| r.to_string()).unwrap_or_default(),
+        do_not_contact: c.do_not_contact,
+        complaint_cooloff_until: c
+            .complaint_active
+            .then(|| ms_to_timestamp(c.complaint_until)),
+        recent_sales_contacts: c.recent_sales_contacts as i32,
+    }
+}
+
+fn watch_list_from_pb(v: i32) -> Result<WatchList, ApiError> {
+    match pb::WatchList::try_from(v) {
+        Ok(pb::WatchList::Unassigned) => Ok(WatchList::Unassigned),
+        Ok(pb::WatchList::Unplaceable) => Ok(WatchList::Unplaceable),
+        Ok(pb::WatchList::Reengagement) => Ok(WatchList::Reengage),
+        _ => Err(ApiError::invalid(
+            "list",
+            "must be UNASSIGNED, UNPLACEABLE or REENGAGEMENT",
+        )),
+    }
+}
+
 #[tonic::async_trait]
 impl pb::admin_service_server::AdminService for Api {
+    async fn list_leads(
+        &self,
+        req: Request<pb::ListLeadsRequest>,
+    ) -> Result<Response<pb::ListLeadsResponse>, Status> {
+        self.observed("ListLeads", async {
+            self.admin(&req)?;
+            let pb::ListLeadsRequest {
+                region_id: region,
+                list,
+                page_size,
+                page_token,
+            } = req.into_inner();
+            let region = region_id(&region, "region_id")?;
+            let list = watch_list_from_pb(list)?;
+            let size = match page_size {
+                0 => 50,
+                n => bounded(n, 1, 500, "page_size")? as u64,
+            };
+            // The token is the offset of the next page (opaque to clients).
+            let offset: u64 = match page_token.as_str() {
+                "" => 0,
+                t => t
+                    .parse()
+                    .map_err(|_| ApiError::invalid("page_token", "not a token this server gave"))?,
+            };
+            let page = self.funnel.list_leads(&region, list, offset, size).await?;
+            let next = offset + page.items.len() as u64;
+            Ok(pb::ListLeadsResponse {
+                leads: page
+                    .items
+                    .iter()
+                    .map(|i| pb::ListedLead {
+                        lead: Some(summary_to_pb(&i.lead, None)),
+                        note: i.note.clone(),
+                    })
+                    .collect(),
+                next_page_token: if next < page.total && !page.items.is_empty() {
+                    next.to_string()
+                } else {
+                    String::new()
+                },
+                total: page.total as i64,
+            })
+        })
+        .await
+    }
+
+    async fn get_customer_compliance(
+        &self,
+        req: Request<pb::GetCustomerComplianceRequest>,
+    ) -> Result<Response<pb::GetCustomerComplianceResponse>, Status> {
+        self.observed("GetCustomerCompliance", async {
+            self.admin(&req)?;
+            let pb::GetCustomerComplianceRequest { customer_id } = req.into_inner();
+            let c = customer_id_from(&customer_id)?;
+            let state = self.funnel.customer(&c).await?;
+            Ok(pb::GetCustomerComplianceResponse {
+                compliance: Some(compliance_to_pb(&state)),
+            })
+        })
+        .await
+    }
+
+    async fn set_customer_compliance(
+        &self,
+        req: Request<pb::SetCustomerComplianceRequest>,
+    ) -> Result<Response<pb::SetCustomerComplianceResponse>, Status> {
+        self.observed("SetCustomerCompliance", async {
+            self.admin(&req)?;
+            let pb::SetCustomerComplianceRequest {
+                customer_id,
+                do_not_contact,
+                clear_complaint,
+            } = req.into_inner();
+            let c = customer_id_from(&customer_id)?;
+            let state = self
+                .funnel
+                .set_customer(&c, do_not_contact, clear_complaint)
+                .await?;
+            Ok(pb::SetCustomerComplianceResponse {
+                compliance: Some(compliance_to_pb(&state)),
+            })
+        })
+        .await
+    }
+
     async fn upsert_manager(
         &self,
         req: Request<pb::UpsertManagerRequest>,

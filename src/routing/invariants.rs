@@ -55,7 +55,7 @@ async fn check_region(
         containers.push(sk.held(m));
     }
     for b in &branches {
-        containers.push(sk.unassigned(b));
+        containers.extend(Product::ALL.iter().map(|p| sk.unassigned(b, *p)));
     }
     containers.extend([
         sk.incubation(),
@@ -91,7 +91,9 @@ async fn check_region(
         let want_place: Option<String> = match state {
             LeadState::ReferralOffered => Some(sk.offers(&owner)),
             LeadState::ReferralAccepted | LeadState::RemoteLeased => Some(sk.held(&owner)),
-            LeadState::BranchUnassigned => Some(sk.unassigned(&get("branch"))),
+            LeadState::BranchUnassigned => Product::parse(&get("product"))
+                .ok()
+                .map(|p| sk.unassigned(&get("branch"), p)),
             LeadState::RemoteQueued => {
                 let pool = Product::parse(&get("product"))
                     .map(|p| sk.pool(p))

@@ -20,7 +20,10 @@
 //! | `cust:<customer>` | string | the customer's open lead |
 //! | `pool:<product>` / `mq:<manager>` | zset | remote team pool / a manager's own queue, by priority |
 //! | `offers:<m>` / `held:<m>` | zset | pending offers / leads held (accepted or leased) |
-//! | `unassigned:<branch>` | zset | high leads with no eligible branch manager yet |
+//! | `unassigned:<branch>:<product>` | zset | high leads with no eligible branch manager yet, per product |
+//! | `unplaceable` | zset | leads no registered manager here could take (flagged with the reason) |
+//! | `reengage` | zset | incubating leads due for re-engagement (until they leave incubation) |
+//! | `qual` | hash | per `offline|<branch>|<product>` and `remote|<product>`: managers qualified |
 //! | `incubation`, `callback`, `followup` | zset | incubation (by next review), call-backs (by time), service follow-ups |
 //! | `dl:offer`, `dl:lease`, `dl:accepted`, `dl:unassigned` | zset | deadlines the sweeper runs |
 //! | `pulls:<m>:<request>` | string | a pull's answer, for its retries (TTL: the longest lease) |
@@ -73,6 +76,9 @@ const PARTS: &[&str] = &[
     "accepted",
     "state",
     "contacts",
+    "qual",
+    "unplaceable",
+    "reengage",
 ];
 const OFFERS_CHANNEL: &str = "offers";
 
@@ -169,8 +175,14 @@ impl ShardKeys {
     pub fn held(&self, m: &str) -> String {
         self.key(&["held", m])
     }
-    pub fn unassigned(&self, b: &str) -> String {
-        self.key(&["unassigned", b])
+    pub fn unassigned(&self, b: &str, p: Product) -> String {
+        self.key(&["unassigned", b, p.as_str()])
+    }
+    pub fn unplaceable(&self) -> String {
+        self.key(&["unplaceable"])
+    }
+    pub fn reengage(&self) -> String {
+        self.key(&["reengage"])
     }
     pub fn incubation(&self) -> String {
         self.key(&["incubation"])

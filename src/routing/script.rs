@@ -85,6 +85,7 @@ scripts!(
     sweep_leases,
     sweep_callbacks,
     sweep_unassigned,
+    sweep_retry,
     sweep_incubation,
     queue_stats,
     get_lead,
@@ -94,6 +95,7 @@ scripts!(
     customer_note,
     customer_set,
     suppress_customer,
+    list_leads,
 );
 
 /// Why a script refused, as enumerated in `lua/includes/prelude.lua`.

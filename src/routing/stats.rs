@@ -1,7 +1,7 @@
 //! Queue depths and manager loads.
 
 use super::types::ShardStats;
-use super::{Actor, QueueStats, Router, RoutingError};
+use super::{Actor, Page, QueueStats, Router, RoutingError, WatchList};
 use crate::domain::{Product, RegionId};
 use serde::Serialize;
 
@@ -10,7 +10,31 @@ struct Args {
     products: &'static [Product],
 }
 
+#[derive(Serialize)]
+struct ListArgs {
+    list: WatchList,
+    offset: u64,
+    count: u64,
+}
+
 impl Router {
+    /// A page of one of `region`'s watch lists, oldest first.
+    pub async fn list_leads(
+        &self,
+        region: &RegionId,
+        list: WatchList,
+        offset: u64,
+        count: u64,
+    ) -> Result<Page, RoutingError> {
+        let args = ListArgs {
+            list,
+            offset,
+            count,
+        };
+        self.invoke(&self.scripts.list_leads, region, &Actor::Admin, &args)
+            .await
+    }
+
     /// Queue depths and manager loads of one region or of all.
     pub async fn queue_stats(&self, region: Option<&RegionId>) -> Result<QueueStats, RoutingError> {
         let regions = match region {

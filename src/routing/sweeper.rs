@@ -36,6 +36,7 @@ impl Router {
             leases_expired: run(&s.sweep_leases).await?,
             callbacks_due: run(&s.sweep_callbacks).await?,
             backflowed: run(&s.sweep_unassigned).await?,
+            unassigned_placed: run(&s.sweep_retry).await?,
             incubation_reviewed: run(&s.sweep_incubation).await?,
         })
     }

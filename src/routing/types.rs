@@ -181,6 +181,34 @@ pub struct PendingOffer {
     pub accept_by: i64,
 }
 
+/// The watch lists of a shard, for operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchList {
+    /// High leads waiting for an eligible branch manager.
+    Unassigned,
+    /// Leads no registered manager of the region could take.
+    Unplaceable,
+    /// Incubating leads due for re-engagement.
+    Reengage,
+}
+
+/// One lead of a watch list, with why it is there (unplaceable's reason).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Listed {
+    pub lead: LeadView,
+    pub note: String,
+}
+
+/// A page of a watch list.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Page {
+    #[serde(deserialize_with = "lua_list")]
+    pub items: Vec<Listed>,
+    /// How many the whole list holds.
+    pub total: u64,
+}
+
 /// What funnel remembers of a customer, across regions.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct CustomerState {
@@ -297,5 +325,7 @@ pub struct SweepReport {
     pub leases_expired: u64,
     pub callbacks_due: u64,
     pub backflowed: u64,
+    /// Unassigned leads offered by the periodic retry.
+    pub unassigned_placed: u64,
     pub incubation_reviewed: u64,
 }

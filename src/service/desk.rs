@@ -4,7 +4,8 @@
 use super::{Funnel, FunnelError};
 use crate::domain::*;
 use crate::routing::{
-    AuditEvent, Completion, LeadRecord, Lease, LeaseRef, Moved, MyWork, OfferRef, QueueStats,
+    AuditEvent, Completion, CustomerState, LeadRecord, Lease, LeaseRef, Moved, MyWork, OfferRef,
+    Page, QueueStats, WatchList,
 };
 use std::time::Duration;
 
@@ -117,6 +118,37 @@ impl Funnel {
 
     pub async fn get_manager(&self, m: &ManagerId) -> Result<Manager> {
         Ok(self.router.get_manager(m).await?)
+    }
+
+    /// A page of a region's watch list (unassigned, unplaceable, due for
+    /// re-engagement).
+    pub async fn list_leads(
+        &self,
+        region: &RegionId,
+        list: WatchList,
+        offset: u64,
+        count: u64,
+    ) -> Result<Page> {
+        Ok(self.router.list_leads(region, list, offset, count).await?)
+    }
+
+    /// A customer's compliance memory.
+    pub async fn customer(&self, c: &CustomerId) -> Result<CustomerState> {
+        Ok(self.router.customer_state(c).await?)
+    }
+
+    /// An admin sets or clears do-not-contact (setting it suppresses the
+    /// customer's open lead at once) or ends a complaint cool-off.
+    pub async fn set_customer(
+        &self,
+        c: &CustomerId,
+        do_not_contact: Option<bool>,
+        clear_complaint: bool,
+    ) -> Result<CustomerState> {
+        Ok(self
+            .router
+            .customer_set(c, do_not_contact, clear_complaint)
+            .await?)
     }
 
     pub async fn queue_stats(&self, region: Option<&RegionId>) -> Result<QueueStats> {

@@ -87,6 +87,7 @@ pub fn queue_kind_to_pb(q: &str) -> pb::QueueKind {
         "incubation" => pb::QueueKind::Incubation,
         "service_followup" => pb::QueueKind::ServiceFollowup,
         "remote_callback" => pb::QueueKind::RemoteCallback,
+        "unplaceable" => pb::QueueKind::Unplaceable,
         _ => pb::QueueKind::Unspecified,
     }
 }
@@ -97,6 +98,10 @@ pub fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
 
 pub fn manager_id(raw: &str, field: &str) -> Result<ManagerId, ApiError> {
     required_id(raw, field, ManagerId::parse)
+}
+
+pub fn customer_id_from(raw: &str) -> Result<CustomerId, ApiError> {
+    required_id(raw, "customer_id", CustomerId::parse)
 }
 
 pub fn request_id_from(raw: &str) -> Result<RequestId, ApiError> {

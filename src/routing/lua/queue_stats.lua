@@ -57,7 +57,16 @@ for _, m in ipairs(managers) do
   report('referral_offered', m, k(KEY.offers, m), 'offer')
 end
 for _, b in ipairs(redis.call('SMEMBERS', k(KEY.branches))) do
-  report('branch_unassigned', b, k(KEY.unassigned, b), 'time')
+  for _, p in ipairs(ARG.products) do
+    report('branch_unassigned', b .. '/' .. p, k(KEY.unassigned, b, p), 'time')
+  end
+end
+-- Leads no registered manager could take: an alert, whatever queue holds them.
+local stuck = redis.call('ZCARD', k(KEY.unplaceable))
+if stuck > 0 then
+  local first = redis.call('ZRANGE', k(KEY.unplaceable), 0, 0, 'WITHSCORES')
+  out[#out + 1] = {queue = 'unplaceable', owner = '', depth = stuck,
+    oldest_age_ms = math.max(0, NOW - tonumber(first[2])), buckets = {high = 0, medium = 0, low = 0}}
 end
 -- Incubation is ordered by next review: the age shown is that of the lead
 -- due first (approximately the oldest).

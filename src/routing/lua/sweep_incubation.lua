@@ -14,6 +14,8 @@ for _, id in ipairs(due(k(KEY.incubation))) do
     close(id, 'closed_expired', 'expired', 'incubated longer than the configured age')
   else
     redis.call('ZADD', k(KEY.incubation), NOW + CFG.review_ms, id)
+    -- Listed for re-engagement campaigns until it leaves incubation.
+    redis.call('ZADD', k(KEY.reengage), 'NX', NOW, id)
     audit(id, 'review_due', 'incubating', 'incubating', 'due for re-engagement')
   end
   done = done + 1

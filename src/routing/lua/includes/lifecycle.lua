@@ -37,6 +37,9 @@ local function enqueue_remote(id, action, reason, prefer_manager)
   redis.call('HSET', lead_key(id), 'owner', '', 'queue_manager', owner, 'queued_at', NOW,
     'callback_at', '')
   set_state(id, 'remote_queued', action, reason, owner)
+  if owner == '' and qualified_count('remote', '', l[2]) == 0 then
+    flag_unplaceable(id, 'no remote manager of this region is qualified for ' .. l[2])
+  end
   return {kind = kind, manager = owner}
 end
 

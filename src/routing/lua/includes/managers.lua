@@ -59,6 +59,37 @@ local function release_personal_queue(m)
   return moved_n
 end
 
+local function count_qualified(tier, branch, products, by)
+  if not tier or not products then return end
+  for p in string.gmatch(products, '[^,]+') do
+    local field = tier == 'offline' and ('offline|' .. (branch or '') .. '|' .. p) or ('remote|' .. p)
+    redis.call('HINCRBY', k(KEY.qual), field, by)
+  end
+end
+
+-- The roster changed: leads flagged unplaceable that a manager could now
+-- take lose the flag (and unassigned ones are offered). Bounded per call.
+local function revisit_unplaceable()
+  local placed = 0
+  for _, id in ipairs(redis.call('ZRANGE', k(KEY.unplaceable), 0, 99)) do
+    local l = redis.call('HMGET', lead_key(id), 'state', 'branch', 'product')
+    local tier = l[1] == 'branch_unassigned' and 'offline' or 'remote'
+    if qualified_count(tier, l[2], l[3]) > 0 then
+      redis.call('ZREM', k(KEY.unplaceable), id)
+      redis.call('HDEL', lead_key(id), 'unplaceable')
+      audit(id, 'placeable', l[1], l[1], 'a manager qualified for ' .. l[3] .. ' was registered')
+      if tier == 'offline' then
+        local m = pick_offline(id)
+        if m then
+          offer_to(id, m, 'offered', 'retry from branch unassigned list')
+          placed = placed + 1
+        end
+      end
+    end
+  end
+  return placed
+end
+
 -- Returns {withdrawn = n, placed = n}.
 local function after_change(m, tier, branch, available)
   if tier ~= 'offline' then

@@ -53,11 +53,14 @@ local function offer_next(id, action, reason)
     offer_to(id, m, action, reason)
     return {kind = 'referral_offered', manager = m}
   end
-  local branch = redis.call('HGET', lead_key(id), 'branch')
+  local l = redis.call('HMGET', lead_key(id), 'branch', 'product')
   leave_place(id)
   redis.call('HSET', lead_key(id), 'owner', '')
-  enter_place(id, k(KEY.unassigned, branch), NOW, k(KEY.dl, KEY.unassigned), NOW + CFG.backflow_ms)
+  enter_place(id, k(KEY.unassigned, l[1], l[2]), NOW, k(KEY.dl, KEY.unassigned), NOW + CFG.backflow_ms)
   set_state(id, 'branch_unassigned', action, reason ~= '' and reason or 'no eligible offline manager')
+  if qualified_count('offline', l[1], l[2]) == 0 then
+    flag_unplaceable(id, 'no offline manager of branch ' .. l[1] .. ' is qualified for ' .. l[2])
+  end
   return {kind = 'branch_unassigned'}
 end
 
@@ -69,15 +72,20 @@ local function escalate(id, m, reason)
 end
 
 -- Capacity freed or a manager became available in `branch`: place the oldest
--- unassigned leads that now have an eligible manager. Bounded work per call;
--- a lead nobody can take does not block the ones behind it.
+-- unassigned leads that now have an eligible manager, fairly: the unassigned
+-- list is one per product, and each product's head is tried (a few each), so
+-- leads nobody can take never keep the others waiting.
+local PRODUCTS = {'wealth', 'fund', 'deposit', 'insurance', 'credit_card', 'loan'}
 local function retry_unassigned(branch)
   local placed = 0
-  for _, id in ipairs(redis.call('ZRANGE', k(KEY.unassigned, branch), 0, 19)) do
-    local m = pick_offline(id)
-    if m then
-      offer_to(id, m, 'offered', 'retry from branch unassigned list')
-      placed = placed + 1
+  for _, p in ipairs(PRODUCTS) do
+    if qualified_count('offline', branch, p) > 0 then
+      for _, id in ipairs(redis.call('ZRANGE', k(KEY.unassigned, branch, p), 0, 4)) do
+        local m = pick_offline(id)
+        if not m then break end
+        offer_to(id, m, 'offered', 'retry from branch unassigned list')
+        placed = placed + 1
+      end
     end
   end
   return placed

@@ -13,14 +13,21 @@ end
 -- bucket does not change in between).
 local BUCKET = {}
 
+-- Leaving a place also ends what was said about the lead there: that no
+-- manager could take it (`unplaceable`), that it is due for re-engagement.
 local function leave_place(id)
   local lk = lead_key(id)
-  local f = redis.call('HMGET', lk, 'place', 'deadline', 'bucket')
+  local f = redis.call('HMGET', lk, 'place', 'deadline', 'bucket', 'unplaceable')
   BUCKET[id] = f[3] or ''
   if f[1] and f[1] ~= '' and redis.call('ZREM', f[1], id) == 1 then
     redis.call('HINCRBY', k(KEY.qcount), f[1] .. '|' .. BUCKET[id], -1)
   end
   if f[2] and f[2] ~= '' then redis.call('ZREM', f[2], id) end
+  if f[4] and f[4] ~= '' then
+    redis.call('ZREM', k(KEY.unplaceable), id)
+    redis.call('HDEL', lk, 'unplaceable')
+  end
+  if f[1] == k(KEY.incubation) then redis.call('ZREM', k(KEY.reengage), id) end
   redis.call('HSET', lk, 'place', '', 'deadline', '')
   local offered_to = f[1] and string.match(f[1], ':' .. KEY.offers .. ':(.+)$')
   if offered_to then nudge(offered_to) end
@@ -36,6 +43,18 @@ local function enter_place(id, place, score, deadline_key, due)
     redis.call('ZADD', deadline_key, due, id)
   end
   redis.call('HSET', lead_key(id), 'place', place, 'deadline', deadline_key or '')
+end
+
+-- Registered managers qualified for a product, available or not: 0 means no
+-- manager could ever take such a lead here until the roster changes.
+local function qualified_count(tier, branch, product)
+  local field = tier == 'offline' and ('offline|' .. branch .. '|' .. product) or ('remote|' .. product)
+  return tonumber(redis.call('HGET', k(KEY.qual), field)) or 0
+end
+
+local function flag_unplaceable(id, why)
+  redis.call('HSET', lead_key(id), 'unplaceable', why)
+  redis.call('ZADD', k(KEY.unplaceable), NOW, id)
 end
 
 -- Manager load is derived, never counted: leads held plus pending offers.
