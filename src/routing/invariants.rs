@@ -1,20 +1,45 @@
 //! An invariant checker for tests and operations: every lead is in exactly
-//! one place, every queue holds only leads that say they are there, and each
-//! manager's load equals the leads it really has. Reads whole shards: for
-//! tests and offline audits, not for the hot path.
+//! one place, every queue holds only leads that say they are there, each
+//! manager's load equals the leads it really has; every held or offered lead
+//! has a deadline and a qualified manager; no lead of a do-not-contact
+//! customer sits in a sales place; a customer has at most one open lead
+//! across regions. Reads whole shards: for tests and offline audits, not for
+//! the hot path.
 
 use super::{Router, RoutingError};
 use crate::domain::ManagerId;
-use crate::domain::{LeadId, LeadState, Product, RegionId};
+use crate::domain::{CustomerId, LeadId, LeadState, Product, RegionId};
 use std::collections::{HashMap, HashSet};
 
 /// Checks every region given; returns the violations found (empty = sound).
 pub async fn check(router: &Router, regions: &[RegionId]) -> Result<Vec<String>, RoutingError> {
     let mut violations = Vec::new();
+    let mut open: HashMap<String, Vec<String>> = HashMap::new();
     for region in regions {
-        check_region(router, region, &mut violations).await?;
+        check_region(router, region, &mut violations, &mut open).await?;
+    }
+    for (customer, leads) in open {
+        if leads.len() > 1 {
+            violations.push(format!(
+                "customer {customer} has several open leads across regions: {leads:?}"
+            ));
+        }
     }
     Ok(violations)
+}
+
+/// A customer's remembered do-not-contact.
+async fn do_not_contact(router: &Router, customer: &str) -> Result<bool, RoutingError> {
+    let Ok(c) = CustomerId::parse(customer) else {
+        return Ok(false);
+    };
+    let mut conn = router.conn.clone();
+    let dnc: Option<String> = redis::cmd("HGET")
+        .arg(router.keys().customer(&c).customer_state())
+        .arg("dnc")
+        .query_async(&mut conn)
+        .await?;
+    Ok(dnc.as_deref() == Some("1"))
 }
 
 async fn smembers(router: &Router, key: String) -> Result<Vec<String>, RoutingError> {
@@ -40,6 +65,7 @@ async fn check_region(
     router: &Router,
     region: &RegionId,
     violations: &mut Vec<String>,
+    open_anywhere: &mut HashMap<String, Vec<String>>,
 ) -> Result<(), RoutingError> {
     let sk = router.keys().shard(region);
     let mut conn = router.conn.clone();
@@ -73,6 +99,7 @@ async fn check_region(
     let mut owned: HashMap<String, u64> = HashMap::new();
     let mut bucket_counts: HashMap<String, i64> = HashMap::new();
     let mut open_by_customer: HashMap<String, Vec<String>> = HashMap::new();
+    let (mut flagged, mut incubating) = (HashSet::new(), HashSet::new());
 
     for id in &leads {
         let f: HashMap<String, String> = redis::cmd("HGETALL")
@@ -168,6 +195,64 @@ async fn check_region(
                 .entry(get("customer"))
                 .or_default()
                 .push(id.clone());
+            open_anywhere
+                .entry(get("customer"))
+                .or_default()
+                .push(format!("{region}/{id}"));
+        }
+        let sales = matches!(
+            state,
+            LeadState::ReferralOffered
+                | LeadState::ReferralAccepted
+                | LeadState::BranchUnassigned
+                | LeadState::RemoteQueued
+                | LeadState::RemoteLeased
+                | LeadState::RemoteCallback
+        );
+        if sales && do_not_contact(router, &get("customer")).await? {
+            violations.push(format!(
+                "{region}/{id}: customer {} is do-not-contact but the lead is {state}",
+                get("customer")
+            ));
+        }
+        if matches!(
+            state,
+            LeadState::ReferralOffered | LeadState::ReferralAccepted | LeadState::RemoteLeased
+        ) {
+            let products: Option<String> = redis::cmd("HGET")
+                .arg(sk.manager(&manager_id(&owner)?))
+                .arg("products")
+                .query_async(&mut conn)
+                .await?;
+            let product = get("product");
+            if !products
+                .unwrap_or_default()
+                .contains(&format!(",{product},"))
+            {
+                violations.push(format!(
+                    "{region}/{id}: {state} with {owner}, who is not qualified for {product}"
+                ));
+            }
+        }
+        if !get("unplaceable").is_empty() {
+            flagged.insert(id.clone());
+        }
+        if state == LeadState::Incubating {
+            incubating.insert(id.clone());
+        }
+    }
+    // The watch lists say what the leads say.
+    let unplaceable = zmembers(router, &sk.unplaceable()).await?;
+    if unplaceable != flagged {
+        violations.push(format!(
+            "{region}: unplaceable list {unplaceable:?} but flagged leads {flagged:?}"
+        ));
+    }
+    for id in zmembers(router, &sk.reengage()).await? {
+        if !incubating.contains(&id) {
+            violations.push(format!(
+                "{region}/{id}: due for re-engagement but not incubating"
+            ));
         }
     }
 
