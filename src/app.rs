@@ -76,7 +76,6 @@ pub async fn run(
             intent_threshold: config.intent_threshold,
             watch_poll: config.watch_poll.max(Duration::from_millis(50)),
             closed_readable_for: config.closed_lead_readable_for,
-            contact_cap: config.routing.contact_cap,
         },
     ));
 

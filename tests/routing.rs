@@ -968,13 +968,19 @@ async fn a_remote_manager_leaving_gives_its_queue_to_the_pool(h: H) {
     h.assert_sound().await;
 }
 
-async fn a_complaint_parks_the_lead_and_a_calm_call_routes_it_again(h: H) {
-    // A complaint parks the lead; a later calm call routes it again.
+async fn a_complaint_cools_off_sales_then_a_calm_call_routes_again(h: H) {
     let c = ingest(&h, Lead::new("sf1", "sf-c1", Route::ServiceFollowup, 60)).await;
     assert_eq!(c.state, LeadState::ServiceFollowup);
-    let again = ingest(&h, Lead::new("sf2", "sf-c1", Route::Remote, 60)).await;
-    assert!(again.joined);
-    assert_eq!(again.state, LeadState::RemoteQueued);
+    // Within the cool-off a calm, interested call stays with service.
+    let calm = ingest(&h, Lead::new("sf2", "sf-c1", Route::Referral, 90)).await;
+    assert!(calm.joined);
+    assert_eq!(calm.state, LeadState::ServiceFollowup);
+    assert_eq!(calm.route, Route::ServiceFollowup);
+    // After it (30 days by default) sales may call again.
+    h.clock.advance(Duration::from_secs(31 * 24 * 3600));
+    let later = ingest(&h, Lead::new("sf3", "sf-c1", Route::Remote, 60)).await;
+    assert!(later.joined);
+    assert_eq!(later.state, LeadState::RemoteQueued);
     h.assert_sound().await;
 }
 
@@ -1072,7 +1078,7 @@ on_both!(
     multi_region_manager_pulls_fairly,
     an_unplaceable_lead_does_not_block_the_unassigned_list,
     a_remote_manager_leaving_gives_its_queue_to_the_pool,
-    a_complaint_parks_the_lead_and_a_calm_call_routes_it_again,
+    a_complaint_cools_off_sales_then_a_calm_call_routes_again,
     a_call_back_keeps_its_time_on_the_lead,
     audit_events_name_the_interaction_that_caused_them,
     a_replayed_ingest_answers_what_was_recorded,

@@ -1,7 +1,7 @@
 //! What the customer told us before beats what one call says: a remembered
 //! do-not-contact, a complaint's cool-off, a cap on sales contacts.
 
-use super::{Decision, Route};
+use super::Route;
 
 /// What is remembered of a customer, as the policy needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -20,81 +20,67 @@ impl Route {
     }
 }
 
-/// The decision after the customer's memory: do-not-contact suppresses, a
-/// complaint cool-off keeps sales away, and past `contact_cap` sales
-/// hand-offs the lead incubates. The reason says which rule applied.
-pub fn remembered(d: Decision, m: &Memory, contact_cap: u32) -> Decision {
-    let (route, reason) = if m.do_not_contact {
-        (
+/// Where the customer's memory sends a lead the call would send to
+/// `route`, and why; `None` when it does not change it. Do-not-contact
+/// suppresses, a complaint cool-off keeps sales away, and past
+/// `contact_cap` sales hand-offs the lead incubates.
+pub fn remembered(route: Route, m: &Memory, contact_cap: u32) -> Option<(Route, String)> {
+    if m.do_not_contact {
+        Some((
             Route::Suppressed,
-            "customer is do-not-contact (remembered)".to_string(),
-        )
-    } else if m.complaint_active && d.route.is_sales() {
-        (
-            Route::ServiceFollowup,
-            "complaint cool-off: service follow-up, no sales routing".to_string(),
-        )
-    } else if d.route.is_sales() && m.recent_sales_contacts >= contact_cap {
-        (
-            Route::Incubation,
-            format!(
-                "contact cap: {} sales hand-offs in the window",
-                m.recent_sales_contacts
-            ),
-        )
+            "customer is do-not-contact (remembered)".into(),
+        ))
+    } else if m.complaint_active && route.is_sales() {
+        let why = "complaint cool-off: service follow-up, no sales routing";
+        Some((Route::ServiceFollowup, why.into()))
+    } else if route.is_sales() && m.recent_sales_contacts >= contact_cap {
+        let why = format!(
+            "contact cap: {} sales hand-offs in the window",
+            m.recent_sales_contacts
+        );
+        Some((Route::Incubation, why))
     } else {
-        return d;
-    };
-    Decision {
-        route,
-        reason: format!("{reason}; {}", d.reason),
-        ..d
+        None
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Bucket;
 
-    fn sales() -> Decision {
-        Decision {
-            route: Route::Referral,
-            bucket: Bucket::High,
-            reason: "high score".into(),
-        }
+    fn route(r: Route, m: Memory) -> Route {
+        remembered(r, &m, 2).map_or(r, |(r, _)| r)
     }
 
     #[test]
     fn memory_beats_the_call() {
         let none = Memory::default();
-        assert_eq!(remembered(sales(), &none, 2), sales());
+        assert_eq!(remembered(Route::Referral, &none, 2), None);
         let dnc = Memory {
             do_not_contact: true,
             ..none
         };
-        assert_eq!(remembered(sales(), &dnc, 2).route, Route::Suppressed);
+        assert_eq!(route(Route::Referral, dnc), Route::Suppressed);
+        assert_eq!(route(Route::Incubation, dnc), Route::Suppressed);
         let complained = Memory {
             complaint_active: true,
             ..none
         };
-        assert_eq!(
-            remembered(sales(), &complained, 2).route,
-            Route::ServiceFollowup
-        );
+        assert_eq!(route(Route::Remote, complained), Route::ServiceFollowup);
         let busy = Memory {
             recent_sales_contacts: 2,
             ..none
         };
-        let d = remembered(sales(), &busy, 2);
-        assert_eq!(d.route, Route::Incubation);
-        assert!(d.reason.starts_with("contact cap"), "{}", d.reason);
+        let (r, why) = remembered(Route::Referral, &busy, 2).unwrap();
+        assert_eq!(r, Route::Incubation);
+        assert!(why.starts_with("contact cap"), "{why}");
         // Not a sales route: nothing to cap or cool off.
-        let low = Decision {
-            route: Route::Incubation,
-            ..sales()
+        assert_eq!(remembered(Route::Incubation, &busy, 2), None);
+        assert_eq!(remembered(Route::Incubation, &complained, 2), None);
+        let once = Memory {
+            recent_sales_contacts: 1,
+            ..none
         };
-        assert_eq!(remembered(low.clone(), &busy, 2), low);
-        assert_eq!(remembered(low.clone(), &complained, 2), low);
+        assert_eq!(route(Route::Referral, once), Route::Referral);
     }
 }

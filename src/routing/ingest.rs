@@ -1,6 +1,6 @@
 //! Ingestion: one scored interaction into its region's shard.
 
-use super::{Actor, IngestOutcome, IngestRequest, Router, RoutingError};
+use super::{Actor, CustomerNote, IngestOutcome, IngestRequest, Router, RoutingError};
 use crate::domain::*;
 use serde::Serialize;
 
@@ -27,10 +27,22 @@ struct Args<'a> {
 }
 
 impl Router {
-    /// Ingests one scored interaction (see `lua/ingest.lua`).
+    /// Ingests one scored interaction (see `lua/ingest.lua`). What the
+    /// customer told us before beats the request's route: its memory is read
+    /// (and its home region claimed) first, the lead lives in the home
+    /// region, and what this interaction tells is remembered after. A
+    /// replay notes again (idempotently): it may retry a call that failed
+    /// before noting.
     #[tracing::instrument(skip_all, fields(interaction = %req.interaction_id, region = %req.region))]
     pub async fn ingest(&self, req: &IngestRequest) -> Result<IngestOutcome, RoutingError> {
-        let lead_id = LeadId::generate(&req.region, self.clock.now_ms());
+        let memory = self.customer_claim(&req.customer, &req.region).await?;
+        let remembered = remembered(req.route, &memory.memory(), self.cfg.contact_cap);
+        let (route, why) = match &remembered {
+            Some((route, rule)) => (*route, format!("{rule}; {}", req.route_reason)),
+            None => (req.route, req.route_reason.clone()),
+        };
+        let region = memory.home.clone().unwrap_or_else(|| req.region.clone());
+        let lead_id = LeadId::generate(&region, self.clock.now_ms());
         let encode = |e: serde_json::Error| RoutingError::Protocol(format!("cannot encode: {e}"));
         let args = Args {
             interaction_id: &req.interaction_id,
@@ -41,19 +53,32 @@ impl Router {
             branch: &req.branch,
             relationship_manager: req.relationship_manager.as_ref(),
             remote_manager: req.remote_manager.as_ref(),
-            route: req.route,
+            route,
             bucket: req.score.bucket,
             probability: req.score.probability,
             score: req.score.score,
             model_version: &req.score.model_version,
             reasons: serde_json::to_string(&req.score.reasons).map_err(encode)?,
             record: serde_json::to_string(&req.interaction).map_err(encode)?,
-            why: &req.route_reason,
+            why: &why,
             answer: &req.answer,
         };
-        self.note_region(&req.region).await?;
-        self.invoke(&self.scripts.ingest, &req.region, &Actor::Robot, &args)
-            .await
+        self.note_region(&region).await?;
+        let mut outcome: IngestOutcome = self
+            .invoke(&self.scripts.ingest, &region, &Actor::Robot, &args)
+            .await?;
+        let note = CustomerNote {
+            interaction_id: &req.interaction_id,
+            do_not_contact: route == Route::Suppressed && !memory.do_not_contact,
+            complaint: req.route == Route::ServiceFollowup,
+            sales_contact: outcome.routed && route.is_sales(),
+        };
+        if note.do_not_contact || note.complaint || note.sales_contact {
+            self.customer_note(&req.customer, &note).await?;
+        }
+        outcome.region = region;
+        outcome.route = route;
+        Ok(outcome)
     }
 
     /// Adds a region to the set the sweeper walks. Done before a region's

@@ -54,8 +54,16 @@ pub struct Destination {
     pub manager: Option<ManagerId>,
 }
 
+/// What ingestion did.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IngestOutcome {
+    /// Where the lead lives: the customer's home region.
+    #[serde(skip_deserializing, default = "no_region")]
+    pub region: RegionId,
+    /// The route taken, after the customer's memory (it may differ from the
+    /// request's).
+    #[serde(skip_deserializing, default = "no_route")]
+    pub route: Route,
     pub lead_id: LeadId,
     pub destination: Destination,
     pub joined: bool,
@@ -68,6 +76,14 @@ pub struct IngestOutcome {
     /// On a replay: the response recorded by the first call.
     #[serde(default)]
     pub answer: Option<String>,
+}
+
+// Filled in by `Router::ingest` after the script answers.
+fn no_region() -> RegionId {
+    RegionId::parse("none").expect("a valid id")
+}
+fn no_route() -> Route {
+    Route::Incubation
 }
 
 /// The lead's own record, typed (what `lua/includes/view.lua` reads).
@@ -221,6 +237,17 @@ pub struct CustomerState {
     pub complaint_active: bool,
     /// Sales hand-offs within the contact window.
     pub recent_sales_contacts: u32,
+}
+
+impl CustomerState {
+    /// What the routing policy needs of it.
+    pub fn memory(&self) -> Memory {
+        Memory {
+            do_not_contact: self.do_not_contact,
+            complaint_active: self.complaint_active,
+            recent_sales_contacts: self.recent_sales_contacts,
+        }
+    }
 }
 
 /// What one interaction told us about its customer.

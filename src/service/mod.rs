@@ -10,9 +10,7 @@ pub use watch::{ReferralChange, WithdrawReason};
 
 use crate::domain::*;
 use crate::routing::offers::OfferEvents;
-use crate::routing::{
-    CustomerNote, CustomerState, Destination, IngestRequest, Router, RoutingError,
-};
+use crate::routing::{Destination, IngestRequest, Router, RoutingError};
 use crate::scoring::{Manifest, ScoreRequest, ScoredLead, Scorer, ScoringError};
 use crate::telemetry::Metrics;
 use serde::{Deserialize, Serialize};
@@ -69,16 +67,6 @@ pub struct FunnelOptions {
     pub watch_poll: Duration,
     /// How long a manager may still read a lead it closed.
     pub closed_readable_for: Duration,
-    /// Sales hand-offs of one customer allowed per contact window.
-    pub contact_cap: u32,
-}
-
-fn memory_of(s: &CustomerState) -> Memory {
-    Memory {
-        do_not_contact: s.do_not_contact,
-        complaint_active: s.complaint_active,
-        recent_sales_contacts: s.recent_sales_contacts,
-    }
 }
 
 /// Scoring + policy + routing, shared by every handler.
@@ -91,7 +79,6 @@ pub struct Funnel {
     offer_events: Arc<OfferEvents>,
     watch_poll: Duration,
     closed_readable_for: Duration,
-    contact_cap: u32,
 }
 
 impl Funnel {
@@ -114,7 +101,6 @@ impl Funnel {
             offer_events: Arc::default(),
             watch_poll: opts.watch_poll,
             closed_readable_for: opts.closed_readable_for,
-            contact_cap: opts.contact_cap,
         }
     }
 
@@ -201,15 +187,6 @@ impl Funnel {
         let decision = self
             .policy
             .decide(&interaction.campaign_id, scored.probability, signals);
-        // What the customer told us before beats this call; its leads all
-        // live in its home region.
-        let memory = self
-            .router
-            .customer_claim(&interaction.customer_id, &interaction.region_id)
-            .await?;
-        let fresh_route = decision.route;
-        let decision = remembered(decision, &memory_of(&memory), self.contact_cap);
-        let region = memory.home.clone().unwrap_or(interaction.region_id.clone());
         let answer = Answer {
             score: ScoreSnapshot {
                 probability: scored.probability,
@@ -226,7 +203,7 @@ impl Funnel {
             customer: interaction.customer_id.clone(),
             campaign: interaction.campaign_id.clone(),
             product: interaction.product,
-            region: region.clone(),
+            region: interaction.region_id.clone(),
             branch: interaction.branch_id.clone(),
             relationship_manager: interaction.relationship_manager_id.clone(),
             remote_manager: interaction.remote_manager_id.clone(),
@@ -243,20 +220,8 @@ impl Funnel {
                 interaction: interaction.clone(),
             },
         };
+        // The customer's memory may change the route (see Router::ingest).
         let outcome = self.router.ingest(&req).await?;
-        // Noted also on a replay: the note is idempotent, and a replay may be
-        // the retry of a call that failed before noting.
-        let note = CustomerNote {
-            interaction_id: &interaction.interaction_id,
-            do_not_contact: decision.route == Route::Suppressed && !memory.do_not_contact,
-            complaint: fresh_route == Route::ServiceFollowup,
-            sales_contact: outcome.routed && decision.route.is_sales(),
-        };
-        if note.do_not_contact || note.complaint || note.sales_contact {
-            self.router
-                .customer_note(&interaction.customer_id, &note)
-                .await?;
-        }
         self.metrics.observe_stage("redis", t0.elapsed());
         let answer = match &outcome.answer {
             // A replay answers what the first call answered.
@@ -277,7 +242,7 @@ impl Funnel {
             lead_id: outcome.lead_id,
             answer,
             destination: outcome.destination,
-            region,
+            region: outcome.region,
             branch: interaction.branch_id,
             replayed: outcome.replayed,
             joined: outcome.joined,
