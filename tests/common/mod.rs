@@ -190,3 +190,4 @@ pub fn unique_prefix(name: &str) -> String {
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     )
 }
+pub mod scenario;
