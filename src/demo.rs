@@ -6,7 +6,7 @@
 use crate::api::pb;
 use crate::client::{read_interactions, Clients};
 use crate::config::Config;
-use crate::local::{metric_sum, scrape, write_tokens, LocalServer, PrivateRedis, Role};
+use crate::local::{metric_sum, scrape, write_tokens, LocalServer, Role};
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -74,14 +74,7 @@ fn chance(key: &str, salt: u64) -> f64 {
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let redis = match &args.redis_url {
-        Some(_) => None,
-        None => Some(PrivateRedis::start()?),
-    };
-    let redis_url = args
-        .redis_url
-        .clone()
-        .unwrap_or_else(|| redis.as_ref().expect("redis").url());
+    let (redis_url, redis) = crate::dev::redis::given_or_private(args.redis_url.as_deref())?;
     let run_id = format!("{:x}", rand::random::<u32>());
     let mut calls = read_interactions(&args.calls_file)?;
     calls.truncate(args.calls);

@@ -9,7 +9,7 @@
 use crate::api::pb;
 use crate::client::{read_interactions, Clients};
 use crate::config::Config;
-use crate::local::{metric_sum, scrape, write_tokens, LocalServer, PrivateRedis, Role};
+use crate::local::{metric_sum, scrape, write_tokens, LocalServer, Role};
 use hdrhistogram::Histogram;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -98,14 +98,7 @@ impl Stages {
 }
 
 pub fn run(args: LoadArgs) -> anyhow::Result<()> {
-    let redis = match &args.redis_url {
-        Some(_) => None,
-        None => Some(PrivateRedis::start()?),
-    };
-    let redis_url = args
-        .redis_url
-        .clone()
-        .unwrap_or_else(|| redis.as_ref().expect("redis").url());
+    let (redis_url, redis) = crate::dev::redis::given_or_private(args.redis_url.as_deref())?;
     let calls = read_interactions(&args.calls_file)?;
     let regions: std::collections::BTreeSet<String> =
         calls.iter().map(|c| c.region_id.to_string()).collect();

@@ -1,83 +1,12 @@
 //! A whole funnel on one machine, for `funnel demo` and `funnel loadgen`:
-//! a private redis-server on a free port (unless one is given), generated
-//! bearer tokens, and the server running in this process on its own runtime.
+//! generated bearer tokens, and the server running in this process on its
+//! own runtime.
 
 use crate::api::auth::hash_token;
 use crate::config::Config;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A redis-server child process, shut down on drop.
-pub struct PrivateRedis {
-    pub port: u16,
-    dir: PathBuf,
-}
-
-impl PrivateRedis {
-    pub fn start() -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("funnel-local-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let status = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .args(["--daemonize", "yes", "--dir", &dir.display().to_string()])
-            .args(["--pidfile", &dir.join("redis.pid").display().to_string()])
-            .args(["--logfile", &dir.join("redis.log").display().to_string()])
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|e| {
-                anyhow::anyhow!("cannot run redis-server ({e}); run scripts/setup-redis.sh")
-            })?;
-        anyhow::ensure!(status.success(), "redis-server failed to start");
-        let r = Self { port, dir };
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if r.cli(&["PING"]) == "PONG" {
-                return Ok(r);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        anyhow::bail!(
-            "redis-server on port {port} did not answer; see {}",
-            r.dir.display()
-        )
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    pub fn cli(&self, args: &[&str]) -> String {
-        Command::new("redis-cli")
-            .arg("-p")
-            .arg(self.port.to_string())
-            .args(args)
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.cli(&["SHUTDOWN", "NOSAVE"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use std::time::Duration;
 
 /// Who gets a token in a local setup.
 #[derive(Debug, Clone)]

@@ -902,8 +902,11 @@ async fn two_replicas_share_the_work_without_double_assignment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
-    let aof = ["--appendonly", "yes", "--appendfsync", "always"];
-    let redis = common::RedisProcess::start(&aof);
+    let redis = common::RedisNode::start(&common::RedisOptions {
+        aof: true,
+        ..Default::default()
+    })
+    .unwrap();
     let s = Stack::start(&redis.url(), 1, |_| {});
     s.setup_managers("north", "north-tj-heping").await;
     let robot = s.as_(ROBOT).await;
@@ -912,7 +915,7 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
     for c in &calls[..20] {
         before.push(submit(&robot, c.clone()).await.unwrap().lead_id);
     }
-    redis.kill();
+    redis.stop();
     let mut refused = Vec::new();
     for c in &calls[20..30] {
         let e = submit(&robot, c.clone()).await.unwrap_err();
@@ -941,7 +944,7 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
     assert!(body["failed"]["redis"].is_string(), "{body}");
     assert!(body["failed"].get("scorer").is_none(), "{body}");
 
-    let _back = common::RedisProcess::start_at(redis.port, redis.dir.clone(), &aof);
+    redis.restart().unwrap();
     // The connection comes back by itself; retries of refused calls succeed.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let mut after = Vec::new();
@@ -986,7 +989,7 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
         .unwrap();
     assert_eq!(status, 200, "{body}");
     drop(s);
-    redis.kill();
+    redis.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
