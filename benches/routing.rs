@@ -8,6 +8,7 @@
 //! Run: `cargo bench --bench routing` (env `FUNNEL_BENCH_LEADS`, default 50000).
 
 use funnel::dev::redis::{RedisNode, RedisOptions};
+use funnel::dev::roster::Roster;
 use funnel::domain::*;
 use funnel::routing::{IngestRequest, RedisConn, RedisTarget, Router, RoutingConfig, SystemClock};
 use std::collections::HashMap;
@@ -67,23 +68,11 @@ fn main() {
         .await
         .unwrap();
         let router = Router::new(conn, RoutingConfig::default(), Arc::new(SystemClock));
+        let mut managers = Roster::default();
         for m in 0..TASKS {
-            router
-                .upsert_manager(&Manager {
-                    id: ManagerId::parse(format!("r{m}")).unwrap(),
-                    display_name: format!("r{m}"),
-                    tier: ManagerTier::Remote,
-                    region: RegionId::parse("east").unwrap(),
-                    branch: None,
-                    team: None,
-                    served_regions: vec![],
-                    qualified_products: Product::ALL.to_vec(),
-                    capacity: 1_000_000,
-                    available: true,
-                })
-                .await
-                .unwrap();
+            managers.remote(&format!("r{m}"), "east").unwrap().capacity = 1_000_000;
         }
+        managers.upsert_into(&router).await.unwrap();
         let requests: Arc<Vec<IngestRequest>> = Arc::new((0..n).map(interaction).collect());
 
         // Phase 1: ingest+route.

@@ -4,4 +4,6 @@
 
 mod cluster;
 pub mod redis;
+pub mod roster;
 pub mod sample;
+pub mod server;

@@ -1,51 +1,10 @@
-//! A whole funnel on one machine, for `funnel demo` and `funnel loadgen`:
-//! generated bearer tokens, and the server running in this process on its
-//! own runtime.
+//! A funnel server running in this process on its own runtime, on
+//! 127.0.0.1 ports chosen by the system, and plain HTTP reads of its
+//! metrics port (`/metrics`, `/healthz`, `/readyz`).
 
-use crate::api::auth::hash_token;
 use crate::config::Config;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// Who gets a token in a local setup.
-#[derive(Debug, Clone)]
-pub enum Role {
-    Robot,
-    Admin,
-    Remote(String),
-    Offline(String),
-}
-
-/// Writes a token file for `roles`; returns its path and each role's token.
-pub fn write_tokens(
-    dir: &std::path::Path,
-    roles: &[Role],
-) -> anyhow::Result<(PathBuf, Vec<String>)> {
-    let mut toml = String::new();
-    let mut tokens = Vec::new();
-    for role in roles {
-        let token = format!("{:032x}", rand::random::<u128>());
-        let (name, manager) = match role {
-            Role::Robot => ("robot", None),
-            Role::Admin => ("admin", None),
-            Role::Remote(m) => ("remote_manager", Some(m)),
-            Role::Offline(m) => ("offline_manager", Some(m)),
-        };
-        toml.push_str(&format!(
-            "[[principal]]\ntoken_sha256 = \"{}\"\nrole = \"{name}\"\n",
-            hash_token(&token)
-        ));
-        if let Some(m) = manager {
-            toml.push_str(&format!("manager_id = \"{m}\"\n"));
-        }
-        toml.push('\n');
-        tokens.push(token);
-    }
-    let path = dir.join("tokens.toml");
-    std::fs::write(&path, toml)?;
-    Ok((path, tokens))
-}
 
 /// A server running in this process on its own runtime.
 pub struct LocalServer {
