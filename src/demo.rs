@@ -8,7 +8,7 @@ use crate::api::pb;
 use crate::client::{read_interactions, Clients};
 use crate::config::Config;
 use crate::dev::roster::{principal_of, Roster, Tokens};
-use crate::dev::server::{metric_sum, scrape, LocalServer};
+use crate::dev::server::{metric_sum, scrape, LocalFunnel};
 use crate::domain::{BranchId, ManagerTier, Product, RegionId};
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
@@ -77,7 +77,6 @@ fn chance(key: &str, salt: u64) -> f64 {
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let (redis_url, redis) = crate::dev::redis::given_or_private(args.redis_url.as_deref())?;
     let run_id = format!("{:x}", rand::random::<u32>());
     let mut calls = read_interactions(&args.calls_file)?;
     calls.truncate(args.calls);
@@ -136,11 +135,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
 
-    let dir = tempfile::tempdir()?;
-    let tokens = roster.write_tokens(dir.path())?;
     let mut config = Config {
-        redis_urls: vec![redis_url],
-        tokens_file: tokens.path.clone(),
         manifest: args.manifest.clone(),
         sweep_interval: Duration::from_millis(250),
         watch_poll: Duration::from_millis(500),
@@ -156,7 +151,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         "funnel demo: starting a private redis-server and the funnel server (models: {})",
         args.manifest.display()
     );
-    let server = LocalServer::start(config, 2)?;
+    let local = LocalFunnel::start(args.redis_url.as_deref(), &roster, config, 2)?;
+    let server = &local.server;
     println!(
         "  server on {} (metrics on http://{}/metrics)",
         server.grpc, server.metrics
@@ -173,11 +169,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         metrics_addr,
         calls,
         roster,
-        tokens,
+        local.tokens.clone(),
         args.work_secs,
     ));
-    server.stop()?;
-    drop(redis);
+    local.stop()?;
     result?;
     println!("\ndemo finished in {:.1} s", t0.elapsed().as_secs_f64());
     Ok(())

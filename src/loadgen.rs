@@ -11,7 +11,7 @@ use crate::api::pb;
 use crate::client::{read_interactions, Clients};
 use crate::config::Config;
 use crate::dev::roster::{principal_of, Roster};
-use crate::dev::server::{metric_sum, scrape, LocalServer};
+use crate::dev::server::{metric_sum, scrape, LocalFunnel};
 use crate::domain::{BranchId, ManagerTier, RegionId};
 use hdrhistogram::Histogram;
 use std::path::PathBuf;
@@ -101,7 +101,6 @@ impl Stages {
 }
 
 pub fn run(args: LoadArgs) -> anyhow::Result<()> {
-    let (redis_url, redis) = crate::dev::redis::given_or_private(args.redis_url.as_deref())?;
     let calls = read_interactions(&args.calls_file)?;
     // Remote managers that pull from every region, and one branch manager
     // per branch.
@@ -127,11 +126,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
         m.display_name = branch.to_string();
         m.capacity = 1_000_000;
     }
-    let dir = tempfile::tempdir()?;
-    let tokens = roster.write_tokens(dir.path())?;
     let mut config = Config {
-        redis_urls: vec![redis_url],
-        tokens_file: tokens.path.clone(),
         manifest: args.manifest.clone(),
         log_filter: "warn".into(),
         ..Config::default()
@@ -140,7 +135,8 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    let server = LocalServer::start(config, cores)?;
+    let local = LocalFunnel::start(args.redis_url.as_deref(), &roster, config, cores)?;
+    let (server, tokens) = (&local.server, local.tokens.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores)
         .enable_all()
@@ -368,7 +364,6 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     });
-    server.stop()?;
-    drop(redis);
+    local.stop()?;
     result
 }

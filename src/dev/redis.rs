@@ -240,18 +240,6 @@ pub fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-/// The given Redis, or a private one started here (kept alive by the
-/// returned node): for `--redis-url` options.
-pub fn given_or_private(url: Option<&str>) -> anyhow::Result<(String, Option<RedisNode>)> {
-    match url {
-        Some(url) => Ok((url.to_string(), None)),
-        None => {
-            let node = RedisNode::start(&RedisOptions::default())?;
-            Ok((node.url(), Some(node)))
-        }
-    }
-}
-
 pub(super) fn cli_binary() -> String {
     std::env::var("REDIS_CLI").unwrap_or_else(|_| "redis-cli".into())
 }

@@ -1,10 +1,57 @@
 //! A funnel server running in this process on its own runtime, on
-//! 127.0.0.1 ports chosen by the system, and plain HTTP reads of its
-//! metrics port (`/metrics`, `/healthz`, `/readyz`).
+//! 127.0.0.1 ports chosen by the system; the whole funnel on one machine
+//! (Redis, tokens, server) for the demo and the load generator; and plain
+//! HTTP reads of the metrics port (`/metrics`, `/healthz`, `/readyz`).
 
+use super::redis::{RedisNode, RedisOptions};
+use super::roster::{Roster, Tokens};
 use crate::config::Config;
 use std::net::SocketAddr;
 use std::time::Duration;
+
+/// The whole funnel on one machine (`funnel demo`, `funnel loadgen`): the
+/// given Redis or a private one, a tokens file for a roster, and a server.
+pub struct LocalFunnel {
+    pub server: LocalServer,
+    pub tokens: Tokens,
+    redis: Option<RedisNode>,
+    _dir: tempfile::TempDir,
+}
+
+impl LocalFunnel {
+    /// Starts a server with `config`, whose Redis URLs become `redis_url`
+    /// (or a private redis-server's) and whose tokens file is written here
+    /// for `roster`.
+    pub fn start(
+        redis_url: Option<&str>,
+        roster: &Roster,
+        mut config: Config,
+        threads: usize,
+    ) -> anyhow::Result<Self> {
+        let redis = match redis_url {
+            Some(_) => None,
+            None => Some(RedisNode::start(&RedisOptions::default())?),
+        };
+        let url = redis_url.map(str::to_string);
+        config.redis_urls = vec![url.unwrap_or_else(|| redis.as_ref().expect("redis").url())];
+        let dir = tempfile::tempdir()?;
+        let tokens = roster.write_tokens(dir.path())?;
+        config.tokens_file = tokens.path.clone();
+        Ok(Self {
+            server: LocalServer::start(config, threads)?,
+            tokens,
+            redis,
+            _dir: dir,
+        })
+    }
+
+    /// Stops the server gracefully, then the private Redis.
+    pub fn stop(self) -> anyhow::Result<()> {
+        self.server.stop()?;
+        drop(self.redis);
+        Ok(())
+    }
+}
 
 /// A server running in this process on its own runtime.
 pub struct LocalServer {
