@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 pub use super::cluster::RedisCluster;
 
 /// How to install the binaries when they are missing.
-const INSTALL: &str = "install them with scripts/setup-redis.sh \
+const INSTALL: &str = "install redis with scripts/setup-redis.sh \
      (Debian/Ubuntu: apt-get install redis-server redis-tools), \
-     or set REDIS_SERVER to the redis-server to use";
+     or point REDIS_SERVER and REDIS_CLI at the binaries to use";
 
 /// What kind of server to start.
 #[derive(Debug, Clone, Default)]
