@@ -7,6 +7,8 @@
 //!
 //! Run: `cargo bench --bench routing` (env `FUNNEL_BENCH_LEADS`, default 50000).
 
+use funnel::dev::redis::{RedisNode, RedisOptions};
+use funnel::dev::roster::Roster;
 use funnel::domain::*;
 use funnel::routing::{
     Completion, IngestRequest, LeaseRef, RedisConn, RedisTarget, Router, RoutingConfig,
@@ -19,20 +21,10 @@ use std::time::{Duration, Instant};
 
 const TASKS: usize = 64;
 
-fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .arg("-p")
-        .arg(port.to_string())
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// `usec_per_call` and `calls` of every EVALSHA'd script (commandstats lumps
 /// them as `evalsha`), so each phase resets stats first.
-fn evalsha_stats(port: u16) -> (u64, f64) {
-    let info = cli(port, &["INFO", "commandstats"]);
+fn evalsha_stats(server: &RedisNode) -> (u64, f64) {
+    let info = server.cli(&["INFO", "commandstats"]);
     for line in info.lines() {
         if let Some(rest) = line.strip_prefix("cmdstat_evalsha:") {
             let kv: HashMap<&str, &str> =
@@ -68,7 +60,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50_000);
-    let server = funnel::local::PrivateRedis::start().expect("redis-server");
+    let server = RedisNode::start(&RedisOptions::default()).expect("redis-server");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -76,7 +68,7 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let conn = RedisConn::connect(&RedisTarget {
-            urls: vec![format!("redis://127.0.0.1:{}", server.port)],
+            urls: vec![server.url()],
             cluster: false,
             response_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
@@ -84,27 +76,15 @@ fn main() {
         .await
         .unwrap();
         let router = Router::new(conn, RoutingConfig::default());
+        let mut managers = Roster::default();
         for m in 0..TASKS {
-            router
-                .upsert_manager(&Manager {
-                    id: ManagerId::parse(format!("r{m}")).unwrap(),
-                    display_name: format!("r{m}"),
-                    tier: ManagerTier::Remote,
-                    region: RegionId::parse("east").unwrap(),
-                    branch: None,
-                    team: None,
-                    served_regions: vec![],
-                    qualified_products: Product::ALL.to_vec(),
-                    capacity: 1_000_000,
-                    available: true,
-                })
-                .await
-                .unwrap();
+            managers.remote(&format!("r{m}"), "east").unwrap().capacity = 1_000_000;
         }
+        managers.upsert_into(&router).await.unwrap();
         let requests: Arc<Vec<IngestRequest>> = Arc::new((0..n).map(interaction).collect());
 
         // Phase 1: ingest+route.
-        cli(server.port, &["CONFIG", "RESETSTAT"]);
+        server.cli(&["CONFIG", "RESETSTAT"]);
         let next = Arc::new(AtomicUsize::new(0));
         let start = Instant::now();
         let tasks: Vec<_> = (0..TASKS)
@@ -125,10 +105,10 @@ fn main() {
             t.await.unwrap();
         }
         let ingest_secs = start.elapsed().as_secs_f64();
-        let (ingest_calls, ingest_usec) = evalsha_stats(server.port);
+        let (ingest_calls, ingest_usec) = evalsha_stats(&server);
 
         // Phase 2: pull one + complete it, 64 managers at once.
-        cli(server.port, &["CONFIG", "RESETSTAT"]);
+        server.cli(&["CONFIG", "RESETSTAT"]);
         let done = Arc::new(AtomicUsize::new(0));
         let start = Instant::now();
         let tasks: Vec<_> = (0..TASKS)
@@ -156,7 +136,7 @@ fn main() {
         }
         let pair_secs = start.elapsed().as_secs_f64();
         let pairs = done.load(Ordering::Relaxed);
-        let (pc_calls, pc_usec) = evalsha_stats(server.port);
+        let (pc_calls, pc_usec) = evalsha_stats(&server);
 
         // Phase 3: pull script cost alone, 10 leads per pull.
         for i in 0..n.min(20_000) {
@@ -165,7 +145,7 @@ fn main() {
             r.customer = CustomerId::parse(format!("again-{i}")).unwrap();
             router.ingest(&r).await.unwrap();
         }
-        cli(server.port, &["CONFIG", "RESETSTAT"]);
+        server.cli(&["CONFIG", "RESETSTAT"]);
         let me = ManagerId::parse("r0").unwrap();
         let mut leased = 0usize;
         loop {
@@ -175,21 +155,21 @@ fn main() {
             }
             leased += got;
         }
-        let (pull_calls, pull_usec) = evalsha_stats(server.port);
+        let (pull_calls, pull_usec) = evalsha_stats(&server);
         if std::env::var("FUNNEL_BENCH_COMMANDSTATS").is_ok() {
-            println!("{}", cli(server.port, &["INFO", "commandstats"]));
+            println!("{}", server.cli(&["INFO", "commandstats"]));
         }
 
         // The ceiling on the same server.
         let bench = Command::new("redis-benchmark")
-            .args(["-p", &server.port.to_string(), "-t", "set", "-n", "200000", "-c", "64", "-P", "1", "-q"])
+            .args(["-p", &server.port().to_string(), "-t", "set", "-n", "200000", "-c", "64", "-P", "1", "-q"])
             .output()
             .expect("redis-benchmark");
         let ceiling = String::from_utf8_lossy(&bench.stdout).replace('\r', "\n");
         let ceiling = ceiling.lines().rfind(|l| l.contains("requests per second")).unwrap_or("").trim().to_string();
 
         println!("machine: {} cores; redis-server {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-            cli(server.port, &["INFO", "server"]).lines().find(|l| l.starts_with("redis_version")).unwrap_or(""));
+            server.cli(&["INFO", "server"]).lines().find(|l| l.starts_with("redis_version")).unwrap_or(""));
         println!("ingest+route:   {n} leads in {ingest_secs:.2}s = {:.0} leads/s (64 tasks, 1 connection)", n as f64 / ingest_secs);
         println!("                redis CPU {ingest_usec:.2} us/call over {ingest_calls} script calls");
         println!("pull+complete:  {pairs} pairs in {pair_secs:.2}s = {:.0} pairs/s", pairs as f64 / pair_secs);

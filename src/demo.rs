@@ -3,10 +3,13 @@
 //! managers pull and complete; branch managers watch, accept, decline or let
 //! offers time out; then the funnel is printed.
 
+use crate::api::auth::Principal;
 use crate::api::pb;
 use crate::client::{read_interactions, Clients};
 use crate::config::Config;
-use crate::local::{metric_sum, scrape, write_tokens, LocalServer, PrivateRedis, Role};
+use crate::dev::roster::{principal_of, Roster, Tokens};
+use crate::dev::server::{metric_sum, scrape, LocalFunnel};
+use crate::domain::{BranchId, ManagerTier, Product, RegionId};
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -74,14 +77,6 @@ fn chance(key: &str, salt: u64) -> f64 {
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let redis = match &args.redis_url {
-        Some(_) => None,
-        None => Some(PrivateRedis::start()?),
-    };
-    let redis_url = args
-        .redis_url
-        .clone()
-        .unwrap_or_else(|| redis.as_ref().expect("redis").url());
     let run_id = format!("{:x}", rand::random::<u32>());
     let mut calls = read_interactions(&args.calls_file)?;
     calls.truncate(args.calls);
@@ -93,56 +88,34 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     // The cast: two branch managers per branch, one remote manager per
     // region, and one that serves two regions.
-    let branches: BTreeSet<(String, String)> = calls
+    let branches: BTreeSet<(RegionId, BranchId)> = calls
         .iter()
-        .map(|c| (c.region_id.to_string(), c.branch_id.to_string()))
+        .map(|c| (c.region_id.clone(), c.branch_id.clone()))
         .collect();
-    let regions: BTreeSet<String> = branches.iter().map(|(r, _)| r.clone()).collect();
-    let mut managers = Vec::new();
+    let regions: BTreeSet<RegionId> = branches.iter().map(|(r, _)| r.clone()).collect();
+    let mut roster = Roster::default();
     for (region, branch) in &branches {
         for n in 1..=2 {
-            let id = format!("o-{branch}-{n}");
-            managers.push(pb::Manager {
-                manager_id: id,
-                display_name: format!("Branch manager {n} of {branch}"),
-                tier: pb::ManagerTier::Offline as i32,
-                region_id: region.clone(),
-                branch_id: branch.clone(),
-                qualified_products: (1..=6)
-                    .filter(|p| n == 1 || *p != pb::Product::Loan as i32)
-                    .collect(),
-                capacity: 3,
-                available: true,
-                ..Default::default()
-            });
+            let m = roster.offline(&format!("o-{branch}-{n}"), region.as_str(), branch.as_str())?;
+            m.display_name = format!("Branch manager {n} of {branch}");
+            m.capacity = 3;
+            if n != 1 {
+                m.qualified_products.retain(|p| *p != Product::Loan);
+            }
         }
     }
     for region in &regions {
-        managers.push(pb::Manager {
-            manager_id: format!("r-{region}"),
-            display_name: format!("Remote wealth manager, {region}"),
-            tier: pb::ManagerTier::Remote as i32,
-            region_id: region.clone(),
-            team_id: "remote-team".into(),
-            qualified_products: (1..=6).collect(),
-            capacity: 15,
-            available: true,
-            ..Default::default()
-        });
+        let m = roster.remote(&format!("r-{region}"), region.as_str())?;
+        m.display_name = format!("Remote wealth manager, {region}");
+        m.team = Some("remote-team".into());
+        m.capacity = 15;
     }
-    let first_two: Vec<String> = regions.iter().take(2).cloned().collect();
-    managers.push(pb::Manager {
-        manager_id: "r-roaming".into(),
-        display_name: "Remote wealth manager serving two regions".into(),
-        tier: pb::ManagerTier::Remote as i32,
-        region_id: first_two[0].clone(),
-        team_id: "remote-team".into(),
-        served_region_ids: first_two.clone(),
-        qualified_products: (1..=6).collect(),
-        capacity: 15,
-        available: true,
-        ..Default::default()
-    });
+    let first_two: Vec<RegionId> = regions.iter().take(2).cloned().collect();
+    let m = roster.remote("r-roaming", first_two[0].as_str())?;
+    m.display_name = "Remote wealth manager serving two regions".into();
+    m.team = Some("remote-team".into());
+    m.served_regions = first_two.clone();
+    m.capacity = 15;
 
     for (i, c) in calls.iter_mut().enumerate() {
         c.interaction_id =
@@ -162,19 +135,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
 
-    let dir = tempfile::tempdir()?;
-    let mut roles = vec![Role::Robot, Role::Admin];
-    roles.extend(managers.iter().map(|m| {
-        if m.tier == pb::ManagerTier::Offline as i32 {
-            Role::Offline(m.manager_id.clone())
-        } else {
-            Role::Remote(m.manager_id.clone())
-        }
-    }));
-    let (tokens_file, tokens) = write_tokens(dir.path(), &roles)?;
     let mut config = Config {
-        redis_urls: vec![redis_url],
-        tokens_file,
         manifest: args.manifest.clone(),
         sweep_interval: Duration::from_millis(250),
         watch_poll: Duration::from_millis(500),
@@ -190,7 +151,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         "funnel demo: starting a private redis-server and the funnel server (models: {})",
         args.manifest.display()
     );
-    let server = LocalServer::start(config, 2)?;
+    let local = LocalFunnel::start(args.redis_url.as_deref(), &roster, config, 2)?;
+    let server = &local.server;
     println!(
         "  server on {} (metrics on http://{}/metrics)",
         server.grpc, server.metrics
@@ -206,13 +168,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         endpoint,
         metrics_addr,
         calls,
-        managers,
-        roles,
-        tokens,
+        roster,
+        local.tokens.clone(),
         args.work_secs,
     ));
-    server.stop()?;
-    drop(redis);
+    local.stop()?;
     result?;
     println!("\ndemo finished in {:.1} s", t0.elapsed().as_secs_f64());
     Ok(())
@@ -222,44 +182,17 @@ async fn scene(
     endpoint: String,
     metrics_addr: std::net::SocketAddr,
     calls: Vec<crate::domain::Interaction>,
-    managers: Vec<pb::Manager>,
-    roles: Vec<Role>,
-    tokens: Vec<String>,
+    roster: Roster,
+    tokens: Tokens,
     work_secs: u64,
 ) -> anyhow::Result<()> {
-    let token_of = |want: &str| -> String {
-        roles
-            .iter()
-            .zip(&tokens)
-            .find(|(r, _)| match r {
-                Role::Robot => want == "robot",
-                Role::Admin => want == "admin",
-                Role::Remote(m) | Role::Offline(m) => m == want,
-            })
-            .map(|(_, t)| t.clone())
-            .expect("token")
-    };
-    let admin = Clients::connect(&endpoint, &token_of("admin")).await?;
-    for m in &managers {
-        admin
-            .admin
-            .clone()
-            .upsert_manager(pb::UpsertManagerRequest {
-                manager: Some(m.clone()),
-            })
-            .await?;
-    }
+    let admin = Clients::connect(&endpoint, tokens.get(&Principal::Admin)?).await?;
+    roster.register(&admin).await?;
     println!(
         "  registered {} managers ({} branch, {} remote)",
-        managers.len(),
-        managers
-            .iter()
-            .filter(|m| m.tier == pb::ManagerTier::Offline as i32)
-            .count(),
-        managers
-            .iter()
-            .filter(|m| m.tier == pb::ManagerTier::Remote as i32)
-            .count()
+        roster.managers.len(),
+        roster.of_tier(ManagerTier::Offline).count(),
+        roster.of_tier(ManagerTier::Remote).count()
     );
 
     let tallies: Tallies = Arc::default();
@@ -267,13 +200,10 @@ async fn scene(
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut workers = Vec::new();
 
-    for m in managers
-        .iter()
-        .filter(|m| m.tier == pb::ManagerTier::Offline as i32)
-    {
-        let c = Clients::connect(&endpoint, &token_of(&m.manager_id)).await?;
+    for m in roster.of_tier(ManagerTier::Offline) {
+        let c = Clients::connect(&endpoint, tokens.get(&principal_of(m))?).await?;
         let (id, tallies, stop, story) = (
-            m.manager_id.clone(),
+            m.id.to_string(),
             tallies.clone(),
             stop.clone(),
             story.clone(),
@@ -282,19 +212,16 @@ async fn scene(
             branch_manager(c, id, tallies, stop, story).await
         }));
     }
-    for m in managers
-        .iter()
-        .filter(|m| m.tier == pb::ManagerTier::Remote as i32)
-    {
-        let c = Clients::connect(&endpoint, &token_of(&m.manager_id)).await?;
-        let (id, tallies, stop) = (m.manager_id.clone(), tallies.clone(), stop.clone());
+    for m in roster.of_tier(ManagerTier::Remote) {
+        let c = Clients::connect(&endpoint, tokens.get(&principal_of(m))?).await?;
+        let (id, tallies, stop) = (m.id.to_string(), tallies.clone(), stop.clone());
         workers.push(tokio::spawn(async move {
             remote_manager(c, id, tallies, stop).await
         }));
     }
 
     // The robot uploads the campaign over one stream.
-    let robot = Clients::connect(&endpoint, &token_of("robot")).await?;
+    let robot = Clients::connect(&endpoint, tokens.get(&Principal::Robot)?).await?;
     let n = calls.len();
     let items: Vec<pb::SubmitInteractionsRequest> = calls
         .iter()

@@ -13,7 +13,6 @@ pub mod demo;
 pub mod dev;
 pub mod domain;
 pub mod loadgen;
-pub mod local;
 pub mod routing;
 pub mod scoring;
 pub mod service;

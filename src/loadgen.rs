@@ -6,10 +6,13 @@
 //! Client and server share this machine's cores: the figures include the
 //! load generator's own cost.
 
+use crate::api::auth::Principal;
 use crate::api::pb;
 use crate::client::{read_interactions, Clients};
 use crate::config::Config;
-use crate::local::{metric_sum, scrape, write_tokens, LocalServer, PrivateRedis, Role};
+use crate::dev::roster::{principal_of, Roster};
+use crate::dev::server::{metric_sum, scrape, LocalFunnel};
+use crate::domain::{BranchId, ManagerTier, RegionId};
 use hdrhistogram::Histogram;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -98,31 +101,32 @@ impl Stages {
 }
 
 pub fn run(args: LoadArgs) -> anyhow::Result<()> {
-    let redis = match &args.redis_url {
-        Some(_) => None,
-        None => Some(PrivateRedis::start()?),
-    };
-    let redis_url = args
-        .redis_url
-        .clone()
-        .unwrap_or_else(|| redis.as_ref().expect("redis").url());
     let calls = read_interactions(&args.calls_file)?;
-    let regions: std::collections::BTreeSet<String> =
-        calls.iter().map(|c| c.region_id.to_string()).collect();
-    let branches: std::collections::BTreeSet<(String, String)> = calls
+    // Remote managers that pull from every region, and one branch manager
+    // per branch.
+    let regions: std::collections::BTreeSet<RegionId> =
+        calls.iter().map(|c| c.region_id.clone()).collect();
+    let branches: std::collections::BTreeSet<(RegionId, BranchId)> = calls
         .iter()
-        .map(|c| (c.region_id.to_string(), c.branch_id.to_string()))
+        .map(|c| (c.region_id.clone(), c.branch_id.clone()))
         .collect();
-    let pullers: Vec<String> = (0..args.pullers.max(1))
-        .map(|i| format!("lg-r-{i}"))
-        .collect();
-    let mut roles = vec![Role::Robot, Role::Admin];
-    roles.extend(pullers.iter().map(|p| Role::Remote(p.clone())));
-    let dir = tempfile::tempdir()?;
-    let (tokens_file, tokens) = write_tokens(dir.path(), &roles)?;
+    let home = regions
+        .iter()
+        .next()
+        .map(|r| r.as_str())
+        .unwrap_or_default();
+    let mut roster = Roster::default();
+    for i in 0..args.pullers.max(1) {
+        let m = roster.remote(&format!("lg-r-{i}"), home)?;
+        m.served_regions = regions.iter().cloned().collect();
+        m.capacity = 1_000_000;
+    }
+    for (region, branch) in &branches {
+        let m = roster.offline(&format!("lg-o-{branch}"), region.as_str(), branch.as_str())?;
+        m.display_name = branch.to_string();
+        m.capacity = 1_000_000;
+    }
     let mut config = Config {
-        redis_urls: vec![redis_url],
-        tokens_file,
         manifest: args.manifest.clone(),
         log_filter: "warn".into(),
         ..Config::default()
@@ -131,7 +135,8 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    let server = LocalServer::start(config, cores)?;
+    let local = LocalFunnel::start(args.redis_url.as_deref(), &roster, config, cores)?;
+    let (server, tokens) = (&local.server, local.tokens.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores)
         .enable_all()
@@ -144,53 +149,12 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
         calls.len()
     );
     let result = rt.block_on(async move {
-        let admin = Clients::connect(&endpoint, &tokens[1]).await?;
-        // Each puller serves every region.
-        {
-            for p in &pullers {
-                let served: Vec<String> = regions.iter().cloned().collect();
-                admin
-                    .admin
-                    .clone()
-                    .upsert_manager(pb::UpsertManagerRequest {
-                        manager: Some(pb::Manager {
-                            manager_id: p.clone(),
-                            display_name: p.clone(),
-                            tier: pb::ManagerTier::Remote as i32,
-                            region_id: regions.iter().next().cloned().unwrap_or_default(),
-                            served_region_ids: served,
-                            qualified_products: (1..=6).collect(),
-                            capacity: 1_000_000,
-                            available: true,
-                            ..Default::default()
-                        }),
-                    })
-                    .await?;
-            }
-        }
-        for (region, branch) in &branches {
-            admin
-                .admin
-                .clone()
-                .upsert_manager(pb::UpsertManagerRequest {
-                    manager: Some(pb::Manager {
-                        manager_id: format!("lg-o-{branch}"),
-                        display_name: branch.clone(),
-                        tier: pb::ManagerTier::Offline as i32,
-                        region_id: region.clone(),
-                        branch_id: branch.clone(),
-                        qualified_products: (1..=6).collect(),
-                        capacity: 1_000_000,
-                        available: true,
-                        ..Default::default()
-                    }),
-                })
-                .await?;
-        }
+        let admin = Clients::connect(&endpoint, tokens.get(&Principal::Admin)?).await?;
+        roster.register(&admin).await?;
         // Several connections, as a robot fleet would have.
         let mut robots = Vec::new();
         for _ in 0..4 {
-            robots.push(Clients::connect(&endpoint, &tokens[0]).await?);
+            robots.push(Clients::connect(&endpoint, tokens.get(&Principal::Robot)?).await?);
         }
         let protos: Arc<Vec<pb::Interaction>> = Arc::new(
             calls
@@ -274,8 +238,8 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
             let (pull_errors, complete_errors) =
                 (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
             let mut puller_tasks = Vec::new();
-            for (i, _) in pullers.iter().enumerate() {
-                let c = Clients::connect(&endpoint, &tokens[2 + i]).await?;
+            for m in roster.of_tier(ManagerTier::Remote) {
+                let c = Clients::connect(&endpoint, tokens.get(&principal_of(m))?).await?;
                 let (stop, pull_hist, pulled) = (stop.clone(), pull_hist.clone(), pulled.clone());
                 let (pull_errors, complete_errors) = (pull_errors.clone(), complete_errors.clone());
                 puller_tasks.push(tokio::spawn(async move {
@@ -383,7 +347,10 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
             println!("  server per interaction: {}", after.diff(&before));
             let pulls = pull_hist.lock().expect("hist").clone();
             Report {
-                name: format!("PullLeads(10), {} managers, same time", pullers.len()),
+                name: format!(
+                    "PullLeads(10), {} managers, same time",
+                    roster.of_tier(ManagerTier::Remote).count()
+                ),
                 ok: pulls.len(),
                 errors: pull_errors.load(Ordering::Relaxed),
                 secs,
@@ -398,7 +365,6 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     });
-    server.stop()?;
-    drop(redis);
+    local.stop()?;
     result
 }

@@ -9,8 +9,9 @@ use funnel::api::convert::interaction_to_pb;
 use funnel::api::pb;
 use funnel::client::{read_interactions, Clients};
 use funnel::config::Config;
+use funnel::dev::roster::{Roster, Tokens};
+use funnel::dev::server::{http_get, scrape, LocalServer};
 use funnel::domain::{Interaction, RegionId};
-use funnel::local::{write_tokens, LocalServer, Role};
 use funnel::routing::{invariants, RedisConn, RedisTarget, Router, RoutingConfig};
 use futures::StreamExt;
 use std::collections::HashSet;
@@ -24,16 +25,18 @@ fn sample() -> Vec<Interaction> {
     .unwrap()
 }
 
-/// Who gets tokens in these tests (index = position in `tokens`).
-fn roles() -> Vec<Role> {
-    vec![
-        Role::Robot,
-        Role::Admin,
-        Role::Remote("r1".into()),
-        Role::Remote("r2".into()),
-        Role::Offline("o1".into()),
-        Role::Offline("o2".into()),
-    ]
+/// The managers every test registers (in a region and branch of its own).
+/// Their tokens follow the robot's and the admin's: index = position in
+/// `tokens`.
+fn team(region: &str, branch: &str) -> Roster {
+    let mut roster = Roster::default();
+    for id in ["r1", "r2"] {
+        roster.remote(id, region).unwrap();
+    }
+    for id in ["o1", "o2"] {
+        roster.offline(id, region, branch).unwrap();
+    }
+    roster
 }
 const ROBOT: usize = 0;
 const ADMIN: usize = 1;
@@ -44,7 +47,7 @@ const O2: usize = 5;
 
 struct Stack {
     servers: Vec<LocalServer>,
-    tokens: Vec<String>,
+    tokens: Tokens,
     prefix: String,
     redis_url: String,
     _dir: tempfile::TempDir,
@@ -53,11 +56,12 @@ struct Stack {
 impl Stack {
     fn start(redis_url: &str, replicas: usize, tune: impl Fn(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let (tokens_file, tokens) = write_tokens(dir.path(), &roles()).unwrap();
+        // Tokens name managers, not where they work.
+        let tokens = team("any", "any").write_tokens(dir.path()).unwrap();
         let prefix = common::unique_prefix("api");
         let mut config = Config {
             redis_urls: vec![redis_url.to_string()],
-            tokens_file,
+            tokens_file: tokens.path.clone(),
             manifest: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/manifest.json"),
             scoring_threads: 1,
             sweep_interval: Duration::from_millis(100),
@@ -124,30 +128,10 @@ impl Stack {
     }
 
     async fn setup_managers(&self, region: &str, branch: &str) {
-        let mut admin = self.as_(ADMIN).await.admin;
-        for (id, tier, branch_id) in [
-            ("r1", pb::ManagerTier::Remote, ""),
-            ("r2", pb::ManagerTier::Remote, ""),
-            ("o1", pb::ManagerTier::Offline, branch),
-            ("o2", pb::ManagerTier::Offline, branch),
-        ] {
-            admin
-                .upsert_manager(pb::UpsertManagerRequest {
-                    manager: Some(pb::Manager {
-                        manager_id: id.into(),
-                        display_name: id.into(),
-                        tier: tier as i32,
-                        region_id: region.into(),
-                        branch_id: branch_id.into(),
-                        qualified_products: (1..=6).collect(),
-                        capacity: 100,
-                        available: true,
-                        ..Default::default()
-                    }),
-                })
-                .await
-                .unwrap();
-        }
+        team(region, branch)
+            .register(&self.as_(ADMIN).await)
+            .await
+            .unwrap();
     }
 }
 
@@ -838,7 +822,7 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
         out.next().await.unwrap().unwrap().message_response,
         Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
     ));
-    let page = funnel::local::scrape(s.servers[0].metrics).await.unwrap();
+    let page = scrape(s.servers[0].metrics).await.unwrap();
     assert!(
         page.contains("funnel_grpc_requests_total{code=\"PERMISSION_DENIED\""),
         "{}",
@@ -846,9 +830,9 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
     );
     assert!(page.contains("funnel_grpc_request_duration_seconds_bucket"));
     let metrics = s.servers[0].metrics;
-    let (status, _) = funnel::local::http_get(metrics, "/healthz").await.unwrap();
+    let (status, _) = http_get(metrics, "/healthz").await.unwrap();
     assert_eq!(status, 200);
-    let (status, body) = funnel::local::http_get(metrics, "/readyz").await.unwrap();
+    let (status, body) = http_get(metrics, "/readyz").await.unwrap();
     assert_eq!((status, body.as_str()), (200, r#"{"ready":true}"#));
 }
 
@@ -907,8 +891,11 @@ async fn two_replicas_share_the_work_without_double_assignment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
-    let aof = ["--appendonly", "yes", "--appendfsync", "always"];
-    let redis = common::RedisProcess::start(&aof);
+    let redis = common::RedisNode::start(&common::RedisOptions {
+        aof: true,
+        ..Default::default()
+    })
+    .unwrap();
     let s = Stack::start(&redis.url(), 1, |_| {});
     s.setup_managers("north", "north-tj-heping").await;
     let robot = s.as_(ROBOT).await;
@@ -917,7 +904,7 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
     for c in &calls[..20] {
         before.push(submit(&robot, c.clone()).await.unwrap().lead_id);
     }
-    redis.kill();
+    redis.stop();
     let mut refused = Vec::new();
     for c in &calls[20..30] {
         let e = submit(&robot, c.clone()).await.unwrap_err();
@@ -939,15 +926,15 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
     assert_eq!(e.code(), Code::Unavailable);
     // Alive but not ready, and it says why.
     let metrics = s.servers[0].metrics;
-    let (status, _) = funnel::local::http_get(metrics, "/healthz").await.unwrap();
+    let (status, _) = http_get(metrics, "/healthz").await.unwrap();
     assert_eq!(status, 200);
-    let (status, body) = funnel::local::http_get(metrics, "/readyz").await.unwrap();
+    let (status, body) = http_get(metrics, "/readyz").await.unwrap();
     assert_eq!(status, 503, "{body}");
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(body["failed"]["redis"].is_string(), "{body}");
     assert!(body["failed"].get("scorer").is_none(), "{body}");
 
-    let _back = common::RedisProcess::start_at(redis.port, redis.dir.clone(), &aof);
+    redis.restart().unwrap();
     // The connection comes back by itself; retries of refused calls succeed.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let mut after = Vec::new();
@@ -987,12 +974,10 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
         .await
         .unwrap();
     assert!(v.is_empty(), "{v:?}");
-    let (status, body) = funnel::local::http_get(s.servers[0].metrics, "/readyz")
-        .await
-        .unwrap();
+    let (status, body) = http_get(s.servers[0].metrics, "/readyz").await.unwrap();
     assert_eq!(status, 200, "{body}");
     drop(s);
-    redis.kill();
+    redis.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

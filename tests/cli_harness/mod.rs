@@ -4,8 +4,11 @@
 
 use crate::common;
 use chrono::{DateTime, FixedOffset, Utc};
+use funnel::api::auth::Principal;
 use funnel::config::Config;
-use funnel::local::{write_tokens, LocalServer, Role};
+use funnel::dev::roster::Tokens;
+use funnel::dev::server::LocalServer;
+use funnel::domain::ManagerId;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
@@ -21,20 +24,22 @@ pub const OFFSET: &str = "+08:00";
 
 pub struct Stack {
     server: LocalServer,
-    tokens: Vec<String>,
+    tokens: Tokens,
     pub dir: tempfile::TempDir,
 }
 
 impl Stack {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let roles = [
-            Role::Robot,
-            Role::Admin,
-            Role::Remote("r-cli".into()),
-            Role::Offline("o-cli".into()),
+        let manager = |m: &str| ManagerId::parse(m).unwrap();
+        let principals = [
+            Principal::Robot,
+            Principal::Admin,
+            Principal::RemoteManager(manager("r-cli")),
+            Principal::OfflineManager(manager("o-cli")),
         ];
-        let (tokens_file, tokens) = write_tokens(dir.path(), &roles).unwrap();
+        let tokens = Tokens::write(dir.path(), &principals).unwrap();
+        let tokens_file = tokens.path.clone();
         let mut config = Config {
             redis_urls: vec![common::single().url()],
             tokens_file,

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use super::{cluster, single, unique_prefix};
+use funnel::dev::roster;
 use funnel::domain::*;
 use funnel::routing::{
     invariants, Completion, IngestRequest, LeaseRef, ManualClock, OfferRef, RedisConn, RedisTarget,
@@ -77,31 +78,18 @@ pub fn mgr(s: &str) -> ManagerId {
 
 pub fn offline(m: &str, reg: &str, branch: &str, capacity: u32) -> Manager {
     Manager {
-        id: mgr(m),
-        display_name: m.into(),
-        tier: ManagerTier::Offline,
-        region: region(reg),
-        branch: Some(BranchId::parse(branch).unwrap()),
-        team: None,
-        served_regions: vec![],
         qualified_products: vec![Product::Wealth, Product::Fund],
         capacity,
-        available: true,
+        ..roster::offline(mgr(m), region(reg), BranchId::parse(branch).unwrap())
     }
 }
 
 pub fn remote(m: &str, regions: &[&str], capacity: u32) -> Manager {
     Manager {
-        id: mgr(m),
-        display_name: m.into(),
-        tier: ManagerTier::Remote,
-        region: region(regions[0]),
-        branch: None,
         team: Some("team-a".into()),
         served_regions: regions.iter().map(|r| region(r)).collect(),
-        qualified_products: Product::ALL.to_vec(),
         capacity,
-        available: true,
+        ..roster::remote(mgr(m), region(regions[0]))
     }
 }
 

@@ -1,121 +1,56 @@
-//! A whole funnel on one machine, for `funnel demo` and `funnel loadgen`:
-//! a private redis-server on a free port (unless one is given), generated
-//! bearer tokens, and the server running in this process on its own runtime.
+//! A funnel server running in this process on its own runtime, on
+//! 127.0.0.1 ports chosen by the system; the whole funnel on one machine
+//! (Redis, tokens, server) for the demo and the load generator; and plain
+//! HTTP reads of the metrics port (`/metrics`, `/healthz`, `/readyz`).
 
-use crate::api::auth::hash_token;
+use super::redis::{RedisNode, RedisOptions};
+use super::roster::{Roster, Tokens};
 use crate::config::Config;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// A redis-server child process, shut down on drop.
-pub struct PrivateRedis {
-    pub port: u16,
-    dir: PathBuf,
+/// The whole funnel on one machine (`funnel demo`, `funnel loadgen`): the
+/// given Redis or a private one, a tokens file for a roster, and a server.
+pub struct LocalFunnel {
+    pub server: LocalServer,
+    pub tokens: Tokens,
+    redis: Option<RedisNode>,
+    _dir: tempfile::TempDir,
 }
 
-impl PrivateRedis {
-    pub fn start() -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("funnel-local-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let status = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .args(["--daemonize", "yes", "--dir", &dir.display().to_string()])
-            .args(["--pidfile", &dir.join("redis.pid").display().to_string()])
-            .args(["--logfile", &dir.join("redis.log").display().to_string()])
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|e| {
-                anyhow::anyhow!("cannot run redis-server ({e}); run scripts/setup-redis.sh")
-            })?;
-        anyhow::ensure!(status.success(), "redis-server failed to start");
-        let r = Self { port, dir };
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if r.cli(&["PING"]) == "PONG" {
-                return Ok(r);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        anyhow::bail!(
-            "redis-server on port {port} did not answer; see {}",
-            r.dir.display()
-        )
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    pub fn cli(&self, args: &[&str]) -> String {
-        Command::new("redis-cli")
-            .arg("-p")
-            .arg(self.port.to_string())
-            .args(args)
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.cli(&["SHUTDOWN", "NOSAVE"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Who gets a token in a local setup.
-#[derive(Debug, Clone)]
-pub enum Role {
-    Robot,
-    Admin,
-    Remote(String),
-    Offline(String),
-}
-
-/// Writes a token file for `roles`; returns its path and each role's token.
-pub fn write_tokens(
-    dir: &std::path::Path,
-    roles: &[Role],
-) -> anyhow::Result<(PathBuf, Vec<String>)> {
-    let mut toml = String::new();
-    let mut tokens = Vec::new();
-    for role in roles {
-        let token = format!("{:032x}", rand::random::<u128>());
-        let (name, manager) = match role {
-            Role::Robot => ("robot", None),
-            Role::Admin => ("admin", None),
-            Role::Remote(m) => ("remote_manager", Some(m)),
-            Role::Offline(m) => ("offline_manager", Some(m)),
+impl LocalFunnel {
+    /// Starts a server with `config`, whose Redis URLs become `redis_url`
+    /// (or a private redis-server's) and whose tokens file is written here
+    /// for `roster`.
+    pub fn start(
+        redis_url: Option<&str>,
+        roster: &Roster,
+        mut config: Config,
+        threads: usize,
+    ) -> anyhow::Result<Self> {
+        let redis = match redis_url {
+            Some(_) => None,
+            None => Some(RedisNode::start(&RedisOptions::default())?),
         };
-        toml.push_str(&format!(
-            "[[principal]]\ntoken_sha256 = \"{}\"\nrole = \"{name}\"\n",
-            hash_token(&token)
-        ));
-        if let Some(m) = manager {
-            toml.push_str(&format!("manager_id = \"{m}\"\n"));
-        }
-        toml.push('\n');
-        tokens.push(token);
+        let url = redis_url.map(str::to_string);
+        config.redis_urls = vec![url.unwrap_or_else(|| redis.as_ref().expect("redis").url())];
+        let dir = tempfile::tempdir()?;
+        let tokens = roster.write_tokens(dir.path())?;
+        config.tokens_file = tokens.path.clone();
+        Ok(Self {
+            server: LocalServer::start(config, threads)?,
+            tokens,
+            redis,
+            _dir: dir,
+        })
     }
-    let path = dir.join("tokens.toml");
-    std::fs::write(&path, toml)?;
-    Ok((path, tokens))
+
+    /// Stops the server gracefully, then the private Redis.
+    pub fn stop(self) -> anyhow::Result<()> {
+        self.server.stop()?;
+        drop(self.redis);
+        Ok(())
+    }
 }
 
 /// A server running in this process on its own runtime.
