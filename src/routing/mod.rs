@@ -64,6 +64,12 @@ impl Router {
         Self::build(conn, cfg, Arc::new(SystemClock), false)
     }
 
+    /// A router whose own clock (lead ids, display times) is `clock`, while
+    /// deadlines still follow Redis: what a replica with a wrong clock does.
+    pub fn with_replica_clock(conn: RedisConn, cfg: RoutingConfig, clock: Arc<dyn Clock>) -> Self {
+        Self::build(conn, cfg, clock, false)
+    }
+
     /// Tests only: the scripts run at `clock`'s time, which the test moves.
     pub fn with_test_clock(conn: RedisConn, cfg: RoutingConfig, clock: Arc<ManualClock>) -> Self {
         Self::build(conn, cfg, clock, true)

@@ -19,6 +19,9 @@ pub const T0: i64 = 1_800_000_000_000;
 pub struct H {
     pub router: Router,
     pub clock: Arc<ManualClock>,
+    /// What the router was built from (to build another replica).
+    pub conn: RedisConn,
+    pub cfg: RoutingConfig,
 }
 
 #[derive(Clone, Copy)]
@@ -53,8 +56,10 @@ pub async fn harness(kind: Kind, name: &str) -> H {
     };
     let clock = Arc::new(ManualClock::new(T0));
     H {
-        router: Router::with_test_clock(conn, cfg, clock.clone()),
+        router: Router::with_test_clock(conn.clone(), cfg.clone(), clock.clone()),
         clock,
+        conn,
+        cfg,
     }
 }
 
