@@ -586,7 +586,7 @@ async fn branch_manager_watches_accepts_declines_and_reconnects() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_tokens_wrong_roles_and_malformed_requests() {
+async fn unknown_tokens_and_wrong_roles_are_refused() {
     let s = Stack::start(&common::single().url(), 1, |_| {});
     s.setup_managers("west", "west-xa-yanta").await;
     let call = calls_of("west-xa-yanta", 1, "auth").remove(0);
@@ -649,7 +649,14 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_are_refused_naming_the_field() {
+    let s = Stack::start(&common::single().url(), 1, |_| {});
+    s.setup_managers("west", "west-xa-yanta").await;
+    let call = calls_of("west-xa-yanta", 1, "bad").remove(0);
+    let (robot, r1) = (s.as_(ROBOT).await, s.as_(R1).await);
     let invalid = |field: &'static str| {
         move |e: tonic::Status| {
             assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
@@ -751,6 +758,19 @@ async fn bad_tokens_wrong_roles_and_malformed_requests() {
         .into_inner();
     assert_eq!(info.intents.len(), 6);
     assert!(info.evaluation.contains_key("roc_auc"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reflection_and_metrics_are_served() {
+    let s = Stack::start(&common::single().url(), 1, |_| {});
+    s.setup_managers("west", "west-xa-yanta").await;
+    // One refused call, so the metrics have a non-OK code to show.
+    let call = calls_of("west-xa-yanta", 1, "metrics").remove(0);
+    let r1 = s.as_(R1).await;
+    assert_eq!(
+        submit(&r1, call).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
 
     // Health and metrics are served.
     let channel = tonic::transport::Endpoint::from_shared(s.servers[0].endpoint())
