@@ -1,17 +1,10 @@
 //! `funnel audit <lead>`: a lead's audit trail, oldest first, one line per
 //! event (admin token).
 
-use super::{show, Target};
+use super::{show, LeadArgs};
 use funnel::api::pb;
 
-#[derive(clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    target: Target,
-    lead_id: String,
-}
-
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub async fn run(args: LeadArgs) -> anyhow::Result<()> {
     let c = args.target.connect().await?;
     let events = c
         .admin

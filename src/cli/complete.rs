@@ -2,31 +2,9 @@
 //! lead (remote manager token).
 
 use super::{show, Target};
-use funnel::api::convert::ms_to_timestamp;
+use funnel::api::convert::{ms_to_timestamp, remote_outcome_to_pb};
 use funnel::api::pb;
-
-/// Outcomes CompleteLead accepts.
-#[derive(Clone, Copy, clap::ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum Outcome {
-    Converted,
-    NotInterested,
-    CallBack,
-    Escalate,
-    ReturnToIncubation,
-}
-
-impl From<Outcome> for pb::Outcome {
-    fn from(o: Outcome) -> Self {
-        match o {
-            Outcome::Converted => pb::Outcome::Converted,
-            Outcome::NotInterested => pb::Outcome::NotInterested,
-            Outcome::CallBack => pb::Outcome::CallBack,
-            Outcome::Escalate => pb::Outcome::Escalate,
-            Outcome::ReturnToIncubation => pb::Outcome::ReturnToIncubation,
-        }
-    }
-}
+use funnel::domain::RemoteOutcome;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,8 +13,9 @@ pub struct Args {
     lead_id: String,
     /// The lease id printed by `funnel pull`.
     lease_id: String,
-    #[arg(value_enum)]
-    outcome: Outcome,
+    /// converted | not_interested | call_back | escalate | return_to_incubation
+    #[arg(value_parser = |s: &str| RemoteOutcome::parse(s).map_err(|e| e.reason))]
+    outcome: RemoteOutcome,
     /// For call_back: seconds from now.
     #[arg(long)]
     call_back_in: Option<i64>,
@@ -60,7 +39,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .complete_lead(pb::CompleteLeadRequest {
             lead_id: args.lead_id,
             lease_id: args.lease_id,
-            outcome: pb::Outcome::from(args.outcome) as i32,
+            outcome: remote_outcome_to_pb(args.outcome) as i32,
             callback_at,
             note: args.note,
         })

@@ -1,17 +1,10 @@
 //! `funnel lead <id>`: a lead with its transcripts, scores and audit trail
 //! (admin token, or the manager holding or offered it).
 
-use super::{audit, show, Target};
+use super::{audit, show, LeadArgs};
 use funnel::api::pb;
 
-#[derive(clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    target: Target,
-    lead_id: String,
-}
-
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub async fn run(args: LeadArgs) -> anyhow::Result<()> {
     let c = args.target.connect().await?;
     let lead = c
         .desk

@@ -3,7 +3,9 @@
 
 use super::{show, Target};
 use clap::{ArgAction, Subcommand};
+use funnel::api::convert::{product_to_pb, tier_to_pb};
 use funnel::api::pb;
+use funnel::domain::{ManagerTier, Product};
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -17,47 +19,6 @@ pub enum Command {
     Show(ShowArgs),
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum Tier {
-    /// Remote wealth manager: pulls leads from queues.
-    Remote,
-    /// Branch relationship manager: receives referrals.
-    Offline,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum Product {
-    Wealth,
-    Fund,
-    Deposit,
-    Insurance,
-    CreditCard,
-    Loan,
-}
-
-impl From<Tier> for pb::ManagerTier {
-    fn from(t: Tier) -> Self {
-        match t {
-            Tier::Remote => pb::ManagerTier::Remote,
-            Tier::Offline => pb::ManagerTier::Offline,
-        }
-    }
-}
-
-impl From<Product> for pb::Product {
-    fn from(p: Product) -> Self {
-        match p {
-            Product::Wealth => pb::Product::Wealth,
-            Product::Fund => pb::Product::Fund,
-            Product::Deposit => pb::Product::Deposit,
-            Product::Insurance => pb::Product::Insurance,
-            Product::CreditCard => pb::Product::CreditCard,
-            Product::Loan => pb::Product::Loan,
-        }
-    }
-}
-
 #[derive(clap::Args)]
 pub struct UpsertArgs {
     #[command(flatten)]
@@ -68,8 +29,9 @@ pub struct UpsertArgs {
     /// Name shown to operators.
     #[arg(long, default_value = "")]
     name: String,
-    #[arg(long, value_enum)]
-    tier: Tier,
+    /// remote (pulls leads from queues) | offline (branch; receives referrals)
+    #[arg(long, value_parser = |s: &str| ManagerTier::parse(s).map_err(|e| e.reason))]
+    tier: ManagerTier,
     /// Home region, e.g. east.
     #[arg(long)]
     region: String,
@@ -83,8 +45,10 @@ pub struct UpsertArgs {
     /// (default: its home region).
     #[arg(long, value_delimiter = ',')]
     served_regions: Vec<String>,
-    /// Products the manager may sell, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', required = true)]
+    /// Products the manager may sell, comma-separated (wealth, fund, deposit,
+    /// insurance, credit_card, loan).
+    #[arg(long, value_delimiter = ',', required = true,
+          value_parser = |s: &str| Product::parse(s).map_err(|e| e.reason))]
     products: Vec<Product>,
     /// Most leads held at once.
     #[arg(long)]
@@ -117,7 +81,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let manager = pb::Manager {
                 manager_id: a.id,
                 display_name: a.name,
-                tier: pb::ManagerTier::from(a.tier) as i32,
+                tier: tier_to_pb(a.tier) as i32,
                 region_id: a.region,
                 branch_id: a.branch.unwrap_or_default(),
                 team_id: a.team.unwrap_or_default(),
@@ -125,7 +89,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 qualified_products: a
                     .products
                     .into_iter()
-                    .map(|p| pb::Product::from(p) as i32)
+                    .map(|p| product_to_pb(p) as i32)
                     .collect(),
                 capacity: a.capacity,
                 available: a.available,

@@ -33,6 +33,14 @@ pub struct Target {
     pub token: String,
 }
 
+/// A verb about one lead: where the server is, and the lead.
+#[derive(clap::Args, Clone, Debug)]
+pub struct LeadArgs {
+    #[command(flatten)]
+    pub target: Target,
+    pub lead_id: String,
+}
+
 impl Target {
     /// One connection with a client of every service, each call carrying
     /// `authorization: Bearer <token>`.
@@ -59,9 +67,9 @@ pub enum Command {
     #[command(subcommand)]
     Referral(referral::Command),
     /// A lead with its transcripts, scores and history.
-    Lead(lead::Args),
+    Lead(LeadArgs),
     /// A lead's audit trail, one line per event (admin token).
-    Audit(audit::Args),
+    Audit(LeadArgs),
     /// Register managers, mark them (un)available, show one (admin token).
     #[command(subcommand)]
     Manager(manager::Command),

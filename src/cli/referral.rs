@@ -3,7 +3,9 @@
 
 use super::{show, Target};
 use clap::Subcommand;
+use funnel::api::convert::referral_outcome_to_pb;
 use funnel::api::pb;
+use funnel::domain::ReferralOutcome;
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -31,34 +33,13 @@ pub enum Command {
         lead_id: String,
         /// The offer you accepted (it fences this call).
         offer_id: String,
-        #[arg(value_enum)]
-        outcome: Outcome,
+        /// converted | not_interested | return_to_remote | return_to_incubation
+        #[arg(value_parser = |s: &str| ReferralOutcome::parse(s).map_err(|e| e.reason))]
+        outcome: ReferralOutcome,
         /// Note for the audit trail.
         #[arg(long, default_value = "")]
         note: String,
     },
-}
-
-/// Outcomes CompleteReferral accepts.
-#[derive(Clone, Copy, clap::ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum Outcome {
-    Converted,
-    NotInterested,
-    /// Back-flow to the remote queue.
-    ReturnToRemote,
-    ReturnToIncubation,
-}
-
-impl From<Outcome> for pb::Outcome {
-    fn from(o: Outcome) -> Self {
-        match o {
-            Outcome::Converted => pb::Outcome::Converted,
-            Outcome::NotInterested => pb::Outcome::NotInterested,
-            Outcome::ReturnToRemote => pb::Outcome::ReturnToRemote,
-            Outcome::ReturnToIncubation => pb::Outcome::ReturnToIncubation,
-        }
-    }
 }
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
@@ -113,7 +94,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 .complete_referral(pb::CompleteReferralRequest {
                     lead_id,
                     offer_id,
-                    outcome: pb::Outcome::from(outcome) as i32,
+                    outcome: referral_outcome_to_pb(outcome) as i32,
                     note,
                 })
                 .await?

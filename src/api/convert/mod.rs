@@ -112,6 +112,25 @@ pub fn region_id(raw: &str, field: &str) -> Result<RegionId, ApiError> {
     required_id(raw, field, RegionId::parse)
 }
 
+pub fn remote_outcome_to_pb(o: RemoteOutcome) -> pb::Outcome {
+    match o {
+        RemoteOutcome::Converted => pb::Outcome::Converted,
+        RemoteOutcome::NotInterested => pb::Outcome::NotInterested,
+        RemoteOutcome::CallBack => pb::Outcome::CallBack,
+        RemoteOutcome::Escalate => pb::Outcome::Escalate,
+        RemoteOutcome::ReturnToIncubation => pb::Outcome::ReturnToIncubation,
+    }
+}
+
+pub fn referral_outcome_to_pb(o: ReferralOutcome) -> pb::Outcome {
+    match o {
+        ReferralOutcome::Converted => pb::Outcome::Converted,
+        ReferralOutcome::NotInterested => pb::Outcome::NotInterested,
+        ReferralOutcome::ReturnToRemote => pb::Outcome::ReturnToRemote,
+        ReferralOutcome::ReturnToIncubation => pb::Outcome::ReturnToIncubation,
+    }
+}
+
 pub fn remote_outcome_from_pb(v: i32) -> Result<RemoteOutcome, ApiError> {
     match pb::Outcome::try_from(v) {
         Ok(pb::Outcome::Converted) => Ok(RemoteOutcome::Converted),
