@@ -108,7 +108,7 @@ pub async fn run(
     ));
     tasks.spawn(funnel.offer_events().run(
         config.redis_urls[0].clone(),
-        config.routing.key_prefix.clone(),
+        router.keys().offers_channel(),
         stop.clone(),
     ));
     tasks.spawn(refresh_queue_gauges(

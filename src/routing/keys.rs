@@ -229,9 +229,6 @@ impl ShardKeys {
     pub fn customer_state(&self) -> String {
         self.key(&["state"])
     }
-    pub fn idempotency(&self, interaction: &str) -> String {
-        self.key(&["idem", interaction])
-    }
 }
 
 #[cfg(test)]

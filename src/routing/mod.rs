@@ -102,11 +102,4 @@ impl Router {
         lead.region()
             .ok_or_else(|| RoutingError::NotFound(format!("lead {lead} not found")))
     }
-
-    /// Round-trip check for readiness probes.
-    pub async fn ping(&self) -> Result<(), RoutingError> {
-        let mut conn = self.conn.clone();
-        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
-        Ok(())
-    }
 }

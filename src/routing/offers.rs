@@ -45,13 +45,7 @@ impl OfferEvents {
     }
 
     /// Subscribes (reconnecting as needed) until `stop` is cancelled.
-    pub async fn run(
-        self: Arc<Self>,
-        redis_url: String,
-        key_prefix: String,
-        stop: CancellationToken,
-    ) {
-        let channel = format!("{key_prefix}:offers");
+    pub async fn run(self: Arc<Self>, redis_url: String, channel: String, stop: CancellationToken) {
         while !stop.is_cancelled() {
             let subscribed = async {
                 let client = redis::Client::open(redis_url.as_str())?;
