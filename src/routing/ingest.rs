@@ -20,10 +20,7 @@ struct Args<'a> {
     probability: f64,
     score: u8,
     model_version: &'a str,
-    reasons: String,
-    record: String,
     why: &'a str,
-    answer: &'a str,
 }
 
 impl Router {
@@ -58,14 +55,22 @@ impl Router {
             probability: req.score.probability,
             score: req.score.score,
             model_version: &req.score.model_version,
-            reasons: serde_json::to_string(&req.score.reasons).map_err(encode)?,
-            record: serde_json::to_string(&req.interaction).map_err(encode)?,
             why: &why,
-            answer: &req.answer,
         };
+        // The stored documents travel as payloads: Lua keeps them, never parses them.
+        let reasons = serde_json::to_string(&req.score.reasons).map_err(encode)?;
+        let record = serde_json::to_string(&req.interaction).map_err(encode)?;
+        let payloads = [record.as_str(), reasons.as_str(), req.answer.as_str()];
         self.note_region(&region).await?;
+        let anchor = self.keys.shard(&region);
         let mut outcome: IngestOutcome = self
-            .invoke(&self.scripts.ingest, &region, &Actor::Robot, &args)
+            .invoke_with(
+                &self.scripts.ingest,
+                anchor.anchor(),
+                &Actor::Robot,
+                &args,
+                &payloads,
+            )
             .await?;
         let note = CustomerNote {
             interaction_id: &req.interaction_id,

@@ -165,6 +165,20 @@ impl Router {
         actor: &Actor,
         args: &A,
     ) -> Result<R, RoutingError> {
+        self.invoke_with(script, anchor, actor, args, &[]).await
+    }
+
+    /// As [`Router::invoke_at`], with opaque payloads (stored documents the
+    /// script keeps but never reads) as `ARGV[2..]`, so Redis does not parse
+    /// them as part of the arguments.
+    pub(crate) async fn invoke_with<A: Serialize, R: DeserializeOwned>(
+        &self,
+        script: &Script,
+        anchor: &str,
+        actor: &Actor,
+        args: &A,
+        payloads: &[&str],
+    ) -> Result<R, RoutingError> {
         let actor = actor.audit_name();
         let call = serde_json::to_string(&Call {
             now: self.test_clock.then(|| self.now_ms()),
@@ -174,7 +188,12 @@ impl Router {
         })
         .map_err(|e| RoutingError::Protocol(format!("cannot encode arguments: {e}")))?;
         let mut conn = self.conn.clone();
-        let raw: String = script.key(anchor).arg(call).invoke_async(&mut conn).await?;
+        let mut invocation = script.key(anchor);
+        invocation.arg(call);
+        for p in payloads {
+            invocation.arg(*p);
+        }
+        let raw: String = invocation.invoke_async(&mut conn).await?;
         match serde_json::from_str::<Reply<R>>(&raw) {
             Ok(Reply::Ok { ok }) => Ok(ok),
             Ok(Reply::Err { err, msg }) => {

@@ -10,16 +10,20 @@
 -- else creates the lead and routes it.
 -- args: interaction_id, lead_id (used if a new lead is made), customer,
 --   product, campaign, branch, relationship_manager?, remote_manager?, route,
---   bucket, probability, score, model_version, reasons (JSON), record (JSON),
---   why, answer (JSON: the response to record for replays)
+--   bucket, probability, score, model_version, why
+-- payloads (kept, never parsed): ARGV[2] the interaction record, ARGV[3] the
+--   reasons, ARGV[4] the answer to record for replays
 local a = ARG
+local RECORD, REASONS, ANSWER = ARGV[2], ARGV[3], ARGV[4]
 INTERACTION = a.interaction_id
 
+-- `idem:<interaction>`: a hash of the result and the answer as recorded.
 local idem = k(KEY.idem, a.interaction_id)
-local seen = redis.call('GET', idem)
-if seen then
-  local res = cjson.decode(seen)
+local seen = redis.call('HMGET', idem, 'result', 'answer')
+if seen[1] then
+  local res = cjson.decode(seen[1])
   res.replayed = true
+  res.answer = seen[2]
   return ok(res)
 end
 
@@ -32,8 +36,8 @@ local function snapshot(id)
   end
   redis.call('HSET', lead_key(id),
     'bucket', a.bucket, 'probability', a.probability, 'score', a.score,
-    'model_version', a.model_version, 'reasons', a.reasons, 'updated_at', NOW)
-  redis.call('RPUSH', k(KEY.ix, id), a.record)
+    'model_version', a.model_version, 'reasons', REASONS, 'updated_at', NOW)
+  redis.call('RPUSH', k(KEY.ix, id), RECORD)
 end
 
 -- Tier of a place, for "a lead may move up a tier, never down by a re-score".
@@ -97,7 +101,7 @@ end
 if dest.manager == '' then dest.manager = nil end
 
 local res = {lead_id = id, destination = dest, joined = joined, routed = routed, replayed = false,
-             state = redis.call('HGET', lead_key(id), 'state'), answer = a.answer}
-redis.call('SET', idem, cjson.encode(res), 'PX', CFG.idem_ttl_ms)
-res.answer = nil
+             state = redis.call('HGET', lead_key(id), 'state')}
+redis.call('HSET', idem, 'result', cjson.encode(res), 'answer', ANSWER)
+redis.call('PEXPIRE', idem, CFG.idem_ttl_ms)
 return ok(res)

@@ -11,9 +11,16 @@
 -- under the request id until the leases it granted could have expired.
 -- args: manager, max, lease_ms, held_elsewhere, request_id
 local m, want = ARG.manager, ARG.max
+-- A retry answers the leases granted then, as the leads are now.
 local pulled = k(KEY.pulls, m, ARG.request_id)
 local seen = redis.call('GET', pulled)
-if seen then return seen end
+if seen then
+  local leases = {}
+  for _, l in ipairs(cjson.decode(seen)) do
+    leases[#leases + 1] = {lead = view(l[1]), lease_id = l[2], expires_at = l[3]}
+  end
+  return ok({leases = leases})
+end
 local h = redis.call('HMGET', k(KEY.mgr, m), 'tier', 'products', 'capacity', 'available')
 if h[1] ~= 'remote' then
   return fail('not_registered', 'manager ' .. m .. ' is not a remote manager of this region')
@@ -49,15 +56,15 @@ end
 
 -- The hot path, written out: one read and one write of the lead hash per
 -- leased lead (the generic leave_place/enter_place/set_state would do four).
-local leases = {}
+local leases, granted = {}, {}
 local held, dl = k(KEY.held, m), k(KEY.dl, KEY.lease)
 for i = 1, #heads do
   if #leases >= want then break end
   local id = heads[i].id
   local lk = lead_key(id)
-  local f = redis.call('HMGET', lk, 'place', unpack(VIEW_FIELDS))
+  local f = redis.call('HMGET', lk, 'place', unpack(PULL_FIELDS))
   local from = f[1]
-  local v = view_of({unpack(f, 2)})
+  local v = view_of({unpack(f, 2)}, PULL_FIELDS)
   if not qualified(h[2], v.product) then
     -- Its own queue may hold a product it is no longer qualified for.
     enqueue_remote(id, 'requeued', m .. ' is not qualified for ' .. v.product, '')
@@ -74,10 +81,11 @@ for i = 1, #heads do
       'pulled_from', from, 'state', 'remote_leased', 'updated_at', NOW)
     emit(id, 'leased', v.state, 'remote_leased', 'pulled by ' .. m, m,
       {v.probability, bucket, v.model_version, m})
-    v.state, v.owner, v.updated_at, v.lease_id, v.queue_manager = 'remote_leased', m, NOW, lease_id, nil
+    v.state, v.owner, v.updated_at, v.lease_id = 'remote_leased', m, NOW, lease_id
     leases[#leases + 1] = {lead = v, lease_id = lease_id, expires_at = expires}
+    granted[#granted + 1] = {id, lease_id, expires}
   end
 end
-local reply = ok({leases = leases})
-redis.call('SET', pulled, reply, 'PX', CFG.lease_max_ms)
-return reply
+-- Kept until every lease it granted could have expired.
+redis.call('SET', pulled, #granted > 0 and cjson.encode(granted) or '[]', 'PX', CFG.lease_max_ms)
+return ok({leases = leases})

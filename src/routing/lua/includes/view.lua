@@ -6,9 +6,13 @@ local VIEW_FIELDS = {'id', 'customer', 'campaign', 'product', 'branch', 'state',
 local VIEW_NUMBERS = {probability = true, score = true, attempts = true, created_at = true,
   updated_at = true, callback_at = true, offer_deadline = true, closed_at = true}
 
-local function view_of(values)
+-- What a just-pulled lead shows (the hot path reads no more than it needs).
+local PULL_FIELDS = {'id', 'customer', 'campaign', 'product', 'branch', 'state', 'bucket',
+  'probability', 'score', 'model_version', 'attempts', 'created_at'}
+
+local function view_of(values, fields)
   local v = {}
-  for i, name in ipairs(VIEW_FIELDS) do
+  for i, name in ipairs(fields or VIEW_FIELDS) do
     local x = values[i]
     if x and x ~= '' then
       if VIEW_NUMBERS[name] then x = tonumber(x) end
