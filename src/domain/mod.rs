@@ -51,14 +51,12 @@ mod enums;
 mod ids;
 mod interaction;
 mod manager;
-mod memory;
 mod policy;
 
 pub use enums::*;
 pub use ids::*;
 pub use interaction::*;
 pub use manager::*;
-pub use memory::*;
 pub use policy::*;
 
 #[cfg(test)]

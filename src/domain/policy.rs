@@ -1,5 +1,9 @@
 //! The routing policy: thresholds on the calibrated probability, then the
 //! rules that beat the score. Pure: the service feeds it the scorer's output.
+//! What the customer told us on earlier calls (do-not-contact, a complaint's
+//! cool-off, the contact cap) beats this decision in turn; those rules run
+//! inside the ingest script (`routing/lua/includes/memory.lua`), atomically
+//! with routing the lead.
 
 use super::{Bucket, CampaignId, Route};
 use serde::{Deserialize, Serialize};

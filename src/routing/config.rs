@@ -91,6 +91,7 @@ impl RoutingConfig {
             "idem_ttl_ms": ms(self.idempotency_ttl),
             "complaint_cooloff_ms": ms(self.complaint_cooloff),
             "contact_window_ms": ms(self.contact_window),
+            "contact_cap": self.contact_cap,
             "audit_maxlen": self.audit_stream_maxlen,
         });
         RawValue::from_string(v.to_string()).expect("a JSON object is valid JSON")

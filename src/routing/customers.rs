@@ -1,97 +1,131 @@
-//! A customer's compliance memory, across regions: its home region,
-//! do-not-contact, complaint cool-off and recent sales contacts. Kept under
-//! the customer's own hash tag, so it is read and written in one step each.
+//! A customer's home region and compliance memory. The home region is
+//! claimed on the customer's first call (one pipelined round trip on the
+//! customer's own hash tag); what the customer told us lives in the home
+//! region's shard and is read, applied and written by the ingest script.
 
-use super::{Actor, CustomerNote, CustomerState, Router, RoutingError};
+use super::{Actor, CustomerState, Router, RoutingError};
 use crate::domain::{CustomerId, RegionId};
 use serde::Serialize;
 
 #[derive(Serialize)]
-struct Claim<'a> {
-    region: &'a RegionId,
-}
-
-#[derive(Serialize)]
-struct Set {
+struct Set<'a> {
+    customer: &'a CustomerId,
     do_not_contact: Option<bool>,
     clear_complaint: bool,
 }
 
-#[derive(Serialize)]
-struct Suppress<'a> {
-    customer: &'a CustomerId,
-    reason: &'a str,
+/// The customer's home region, and whether an admin's do-not-contact waits
+/// for it.
+pub(crate) struct Home {
+    pub region: RegionId,
+    pub pending_dnc: bool,
 }
 
 impl Router {
-    /// What is remembered of `c`; claims `region` as its home if it has none.
-    pub async fn customer_claim(
+    /// Claims `region` as the customer's home if it has none; answers the home.
+    pub(crate) async fn claim_home(
         &self,
         c: &CustomerId,
         region: &RegionId,
-    ) -> Result<CustomerState, RoutingError> {
-        let anchor = self.keys.customer(c);
-        self.invoke_at(
-            &self.scripts.customer_claim,
-            anchor.anchor(),
-            &Actor::Robot,
-            &Claim { region },
-        )
-        .await
+    ) -> Result<Home, RoutingError> {
+        let (home, dnc) = (
+            self.keys.customer_home(c),
+            self.keys.customer_pending_dnc(c),
+        );
+        let mut conn = self.conn.clone();
+        let (_, home, pending): ((), Option<String>, Option<String>) = redis::pipe()
+            .cmd("SET")
+            .arg(&home)
+            .arg(region.as_str())
+            .arg("NX")
+            .ignore()
+            .cmd("GET")
+            .arg(&home)
+            .cmd("GET")
+            .arg(&dnc)
+            .query_async(&mut conn)
+            .await
+            .map(|(h, p): (Option<String>, Option<String>)| ((), h, p))?;
+        let region = match home {
+            Some(h) => RegionId::parse(h).map_err(|e| RoutingError::Protocol(e.to_string()))?,
+            None => region.clone(),
+        };
+        Ok(Home {
+            region,
+            pending_dnc: pending.is_some(),
+        })
     }
 
-    /// Remembers what an interaction told us (idempotent per interaction).
-    pub async fn customer_note(
-        &self,
-        c: &CustomerId,
-        note: &CustomerNote<'_>,
-    ) -> Result<(), RoutingError> {
-        let anchor = self.keys.customer(c);
-        let _: serde::de::IgnoredAny = self
-            .invoke_at(
-                &self.scripts.customer_note,
-                anchor.anchor(),
-                &Actor::Robot,
-                note,
-            )
+    /// The pending do-not-contact was applied in the home region.
+    pub(crate) async fn clear_pending_dnc(&self, c: &CustomerId) -> Result<(), RoutingError> {
+        let mut conn = self.conn.clone();
+        let _: () = redis::cmd("DEL")
+            .arg(self.keys.customer_pending_dnc(c))
+            .query_async(&mut conn)
             .await?;
         Ok(())
     }
 
+    async fn home_of(&self, c: &CustomerId) -> Result<Option<RegionId>, RoutingError> {
+        let mut conn = self.conn.clone();
+        let home: Option<String> = redis::cmd("GET")
+            .arg(self.keys.customer_home(c))
+            .query_async(&mut conn)
+            .await?;
+        home.map(|h| RegionId::parse(h).map_err(|e| RoutingError::Protocol(e.to_string())))
+            .transpose()
+    }
+
     /// An admin sets or clears do-not-contact, or ends a complaint cool-off.
-    /// Setting do-not-contact suppresses the customer's open lead at once.
+    /// Setting do-not-contact suppresses the customer's open lead at once;
+    /// for a customer never seen, it waits for its first call.
     pub async fn customer_set(
         &self,
         c: &CustomerId,
         do_not_contact: Option<bool>,
         clear_complaint: bool,
     ) -> Result<CustomerState, RoutingError> {
-        let anchor = self.keys.customer(c);
+        let Some(home) = self.home_of(c).await? else {
+            let mut conn = self.conn.clone();
+            let key = self.keys.customer_pending_dnc(c);
+            match do_not_contact {
+                Some(true) => {
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(1)
+                        .query_async::<()>(&mut conn)
+                        .await?
+                }
+                Some(false) => {
+                    redis::cmd("DEL")
+                        .arg(&key)
+                        .query_async::<()>(&mut conn)
+                        .await?
+                }
+                None => {}
+            }
+            let pending: bool = redis::cmd("EXISTS")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await?;
+            return Ok(CustomerState {
+                do_not_contact: pending,
+                ..CustomerState::default()
+            });
+        };
         let args = Set {
+            customer: c,
             do_not_contact,
             clear_complaint,
         };
-        let state: CustomerState = self
-            .invoke_at(
-                &self.scripts.customer_set,
-                anchor.anchor(),
-                &Actor::Admin,
-                &args,
-            )
+        let mut state: CustomerState = self
+            .invoke(&self.scripts.customer_set, &home, &Actor::Admin, &args)
             .await?;
-        if let (Some(true), Some(home)) = (do_not_contact, &state.home) {
-            let args = Suppress {
-                customer: c,
-                reason: "do-not-contact set by an admin",
-            };
-            let _: serde::de::IgnoredAny = self
-                .invoke(&self.scripts.suppress_customer, home, &Actor::Admin, &args)
-                .await?;
-        }
+        state.home = Some(home);
         Ok(state)
     }
 
-    /// What is remembered of `c` (read only: claims nothing).
+    /// What is remembered of `c` (changes nothing).
     pub async fn customer_state(&self, c: &CustomerId) -> Result<CustomerState, RoutingError> {
         self.customer_set(c, None, false).await
     }

@@ -1,6 +1,6 @@
 //! Ingestion: one scored interaction into its region's shard.
 
-use super::{Actor, CustomerNote, IngestOutcome, IngestRequest, Router, RoutingError};
+use super::{Actor, IngestOutcome, IngestRequest, Router, RoutingError};
 use crate::domain::*;
 use serde::Serialize;
 
@@ -21,24 +21,19 @@ struct Args<'a> {
     score: u8,
     model_version: &'a str,
     why: &'a str,
+    pending_dnc: bool,
 }
 
 impl Router {
-    /// Ingests one scored interaction (see `lua/ingest.lua`). What the
-    /// customer told us before beats the request's route: its memory is read
-    /// (and its home region claimed) first, the lead lives in the home
-    /// region, and what this interaction tells is remembered after. A
-    /// replay notes again (idempotently): it may retry a call that failed
-    /// before noting.
+    /// Ingests one scored interaction (see `lua/ingest.lua`) in the
+    /// customer's home region (claimed on its first call), where the script
+    /// applies what the customer told us before (do-not-contact, complaint
+    /// cool-off, contact cap) and remembers what this call tells, atomically
+    /// with routing the lead.
     #[tracing::instrument(skip_all, fields(interaction = %req.interaction_id, region = %req.region))]
     pub async fn ingest(&self, req: &IngestRequest) -> Result<IngestOutcome, RoutingError> {
-        let memory = self.customer_claim(&req.customer, &req.region).await?;
-        let remembered = remembered(req.route, &memory.memory(), self.cfg.contact_cap);
-        let (route, why) = match &remembered {
-            Some((route, rule)) => (*route, format!("{rule}; {}", req.route_reason)),
-            None => (req.route, req.route_reason.clone()),
-        };
-        let region = memory.home.clone().unwrap_or_else(|| req.region.clone());
+        let home = self.claim_home(&req.customer, &req.region).await?;
+        let region = home.region;
         let lead_id = LeadId::generate(&region, self.clock.now_ms());
         let encode = |e: serde_json::Error| RoutingError::Protocol(format!("cannot encode: {e}"));
         let args = Args {
@@ -50,12 +45,13 @@ impl Router {
             branch: &req.branch,
             relationship_manager: req.relationship_manager.as_ref(),
             remote_manager: req.remote_manager.as_ref(),
-            route,
+            route: req.route,
             bucket: req.score.bucket,
             probability: req.score.probability,
             score: req.score.score,
             model_version: &req.score.model_version,
-            why: &why,
+            why: &req.route_reason,
+            pending_dnc: home.pending_dnc,
         };
         // The stored documents travel as payloads: Lua keeps them, never parses them.
         let reasons = serde_json::to_string(&req.score.reasons).map_err(encode)?;
@@ -72,17 +68,10 @@ impl Router {
                 &payloads,
             )
             .await?;
-        let note = CustomerNote {
-            interaction_id: &req.interaction_id,
-            do_not_contact: route == Route::Suppressed && !memory.do_not_contact,
-            complaint: req.route == Route::ServiceFollowup,
-            sales_contact: outcome.routed && route.is_sales(),
-        };
-        if note.do_not_contact || note.complaint || note.sales_contact {
-            self.customer_note(&req.customer, &note).await?;
+        if home.pending_dnc {
+            self.clear_pending_dnc(&req.customer).await?;
         }
         outcome.region = region;
-        outcome.route = route;
         Ok(outcome)
     }
 

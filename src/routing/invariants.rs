@@ -8,7 +8,7 @@
 
 use super::{Router, RoutingError};
 use crate::domain::ManagerId;
-use crate::domain::{CustomerId, LeadId, LeadState, Product, RegionId};
+use crate::domain::{LeadId, LeadState, Product, RegionId};
 use std::collections::{HashMap, HashSet};
 
 /// Checks every region given; returns the violations found (empty = sound).
@@ -28,14 +28,16 @@ pub async fn check(router: &Router, regions: &[RegionId]) -> Result<Vec<String>,
     Ok(violations)
 }
 
-/// A customer's remembered do-not-contact.
-async fn do_not_contact(router: &Router, customer: &str) -> Result<bool, RoutingError> {
-    let Ok(c) = CustomerId::parse(customer) else {
-        return Ok(false);
-    };
+/// A customer's remembered do-not-contact (kept in the lead's shard, the
+/// customer's home region).
+async fn do_not_contact(
+    router: &Router,
+    region: &RegionId,
+    customer: &str,
+) -> Result<bool, RoutingError> {
     let mut conn = router.conn.clone();
     let dnc: Option<String> = redis::cmd("HGET")
-        .arg(router.keys().customer(&c).customer_state())
+        .arg(router.keys().shard(region).customer_memory(customer))
         .arg("dnc")
         .query_async(&mut conn)
         .await?;
@@ -209,7 +211,7 @@ async fn check_region(
                 | LeadState::RemoteLeased
                 | LeadState::RemoteCallback
         );
-        if sales && do_not_contact(router, &get("customer")).await? {
+        if sales && do_not_contact(router, region, &get("customer")).await? {
             violations.push(format!(
                 "{region}/{id}: customer {} is do-not-contact but the lead is {state}",
                 get("customer")

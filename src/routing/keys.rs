@@ -32,9 +32,12 @@
 //! | `seq:lease` | string | lease id counter |
 //! | `audit` | stream | append-only audit stream of the shard |
 //!
-//! A customer's compliance memory has a tag of its own, `{c:<customer>}`:
-//! `state` (hash: home region, do-not-contact, complaint cool-off) and
-//! `contacts` (zset: sales hand-offs by interaction, for the contact cap).
+//! A customer's home region has a tag of its own: `<prefix>:{c:<customer>}:home`
+//! (string, claimed on its first call; all of its leads live there) and
+//! `:dnc` (an admin's do-not-contact for a customer not seen yet). What the
+//! customer told us lives in the home region's shard, next to its leads:
+//! `cmem:<customer>` (hash: do-not-contact, complaint cool-off) and
+//! `ccon:<customer>` (zset: sales hand-offs by interaction, for the cap).
 //!
 //! Outside any tag (single-key commands only, never inside a script):
 //! `<prefix>:directory:managers` (manager → shards), `<prefix>:regions`, and
@@ -74,8 +77,8 @@ const PARTS: &[&str] = &[
     "done",
     "pulls",
     "accepted",
-    "state",
-    "contacts",
+    "cmem",
+    "ccon",
     "qual",
     "unplaceable",
     "reengage",
@@ -105,12 +108,14 @@ impl Keys {
         }
     }
 
-    /// The keys of one customer's compliance memory (a shard of its own:
-    /// `state` hash, `contacts` zset of sales hand-offs).
-    pub fn customer(&self, c: &CustomerId) -> ShardKeys {
-        ShardKeys {
-            anchor: format!("{}:{{c:{}}}", self.prefix, c),
-        }
+    /// The customer's home region (claimed on its first call).
+    pub fn customer_home(&self, c: &CustomerId) -> String {
+        format!("{}:{{c:{}}}:home", self.prefix, c)
+    }
+
+    /// An admin's do-not-contact for a customer with no home region yet.
+    pub fn customer_pending_dnc(&self, c: &CustomerId) -> String {
+        format!("{}:{{c:{}}}:dnc", self.prefix, c)
     }
 
     /// The keys of one region's shard.
@@ -226,8 +231,8 @@ impl ShardKeys {
     pub fn customer(&self, c: &str) -> String {
         self.key(&["cust", c])
     }
-    pub fn customer_state(&self) -> String {
-        self.key(&["state"])
+    pub fn customer_memory(&self, c: &str) -> String {
+        self.key(&["cmem", c])
     }
 }
 

@@ -25,6 +25,7 @@ const INCLUDES: &[(&str, &str)] = &[
     ("managers", include_str!("lua/includes/managers.lua")),
     ("sweep", include_str!("lua/includes/sweep.lua")),
     ("view", include_str!("lua/includes/view.lua")),
+    ("memory", include_str!("lua/includes/memory.lua")),
 ];
 
 /// Expands `--- @include "name"` lines; panics on an unknown include (a
@@ -91,10 +92,7 @@ scripts!(
     get_lead,
     pending_offers,
     my_work,
-    customer_claim,
-    customer_note,
     customer_set,
-    suppress_customer,
     list_leads,
 );
 

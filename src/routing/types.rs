@@ -62,7 +62,6 @@ pub struct IngestOutcome {
     pub region: RegionId,
     /// The route taken, after the customer's memory (it may differ from the
     /// request's).
-    #[serde(skip_deserializing, default = "no_route")]
     pub route: Route,
     pub lead_id: LeadId,
     pub destination: Destination,
@@ -81,9 +80,6 @@ pub struct IngestOutcome {
 // Filled in by `Router::ingest` after the script answers.
 fn no_region() -> RegionId {
     RegionId::parse("none").expect("a valid id")
-}
-fn no_route() -> Route {
-    Route::Incubation
 }
 
 /// The lead's own record, typed (what `lua/includes/view.lua` reads).
@@ -229,7 +225,7 @@ pub struct Page {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct CustomerState {
     /// The region all of the customer's leads live in.
-    #[serde(default, deserialize_with = "nonempty")]
+    #[serde(skip)]
     pub home: Option<RegionId>,
     pub do_not_contact: bool,
     /// End of the complaint cool-off (ms), 0 if none.
@@ -237,27 +233,6 @@ pub struct CustomerState {
     pub complaint_active: bool,
     /// Sales hand-offs within the contact window.
     pub recent_sales_contacts: u32,
-}
-
-impl CustomerState {
-    /// What the routing policy needs of it.
-    pub fn memory(&self) -> Memory {
-        Memory {
-            do_not_contact: self.do_not_contact,
-            complaint_active: self.complaint_active,
-            recent_sales_contacts: self.recent_sales_contacts,
-        }
-    }
-}
-
-/// What one interaction told us about its customer.
-#[derive(Debug, Clone, Serialize)]
-pub struct CustomerNote<'a> {
-    pub interaction_id: &'a InteractionId,
-    pub do_not_contact: bool,
-    pub complaint: bool,
-    /// The lead went to a sales queue or a branch manager.
-    pub sales_contact: bool,
 }
 
 /// A remote manager's lease on a lead: the fence of every call on it.

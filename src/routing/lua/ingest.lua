@@ -3,6 +3,7 @@
 --- @include "places"
 --- @include "offline"
 --- @include "lifecycle"
+--- @include "memory"
 -- Ingest one scored interaction. Idempotent on the interaction id: a replay
 -- answers what the first call answered, including the robot's response as
 -- recorded then. Joins the customer's open lead if there is one (re-scoring
@@ -10,7 +11,8 @@
 -- else creates the lead and routes it.
 -- args: interaction_id, lead_id (used if a new lead is made), customer,
 --   product, campaign, branch, relationship_manager?, remote_manager?, route,
---   bucket, probability, score, model_version, why
+--   bucket, probability, score, model_version, why, pending_dnc (an admin's
+--   do-not-contact set before the customer had a home region)
 -- payloads (kept, never parsed): ARGV[2] the interaction record, ARGV[3] the
 --   reasons, ARGV[4] the answer to record for replays
 local a = ARG
@@ -53,6 +55,11 @@ local KIND_OF_STATE = {
   branch_unassigned = 'branch_unassigned', service_followup = 'service_followup',
 }
 
+-- What the customer told us before beats this call.
+if a.pending_dnc then remember_dnc(a.customer, 'admin') end
+local mem = memory_of(a.customer)
+local r, why = remembered(mem, a.route, a.why)
+
 local id, dest, joined, routed = nil, nil, false, false
 local existing = redis.call('GET', k(KEY.cust, a.customer))
 local state = existing and redis.call('HGET', lead_key(existing), 'state')
@@ -62,15 +69,15 @@ if state then
   snapshot(id)
   audit(id, 'rescored', state, state, 'interaction joined the open lead')
   local held = state == 'referral_accepted' or state == 'remote_leased' or state == 'referral_offered'
-  if a.route == 'suppressed' or a.route == 'service_followup' then
+  if r == 'suppressed' or r == 'service_followup' then
     -- Do-not-contact and a complaint beat everything, a manager's hold
     -- included: the offer is withdrawn, the lease or acceptance ends.
-    dest = route(id, a.route, 'rerouted', a.why)
+    dest = route(id, r, 'rerouted', why)
     routed = true
   elseif held then
     dest = {kind = 'held', manager = redis.call('HGET', lead_key(id), 'owner')}
-  elseif TIER_OF_ROUTE[a.route] and TIER_OF_STATE[state] and TIER_OF_ROUTE[a.route] > TIER_OF_STATE[state] then
-    dest = route(id, a.route, 'promoted', a.why)
+  elseif TIER_OF_ROUTE[r] and TIER_OF_STATE[state] and TIER_OF_ROUTE[r] > TIER_OF_STATE[state] then
+    dest = route(id, r, 'promoted', why)
     routed = true
   else
     -- Stays where it is; a queued lead takes its new priority.
@@ -95,12 +102,17 @@ else
   redis.call('SADD', k(KEY.branches), a.branch)
   redis.call('SET', k(KEY.cust, a.customer), id)
   snapshot(id)
-  dest = route(id, a.route, 'ingested', a.why)
+  dest = route(id, r, 'ingested', why)
   routed = true
 end
+-- What this interaction tells us is remembered with it.
+if r == 'suppressed' and not mem.dnc then remember_dnc(a.customer, a.interaction_id) end
+if a.route == 'service_followup' then remember_complaint(a.customer, a.interaction_id) end
+if routed and is_sales(r) then remember_contact(a.customer, a.interaction_id) end
 if dest.manager == '' then dest.manager = nil end
 
-local res = {lead_id = id, destination = dest, joined = joined, routed = routed, replayed = false,
+local res = {lead_id = id, destination = dest, joined = joined, routed = routed, route = r,
+             replayed = false,
              state = redis.call('HGET', lead_key(id), 'state')}
 redis.call('HSET', idem, 'result', cjson.encode(res), 'answer', ANSWER)
 redis.call('PEXPIRE', idem, CFG.idem_ttl_ms)
