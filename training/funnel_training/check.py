@@ -18,7 +18,7 @@ import os
 import sys
 
 TOLERANCE = 1e-6          # absolute, for evaluation figures and golden floats
-MODEL_FILES = ("tokenizer.json", "text.onnx", "tabular.onnx")
+MODEL_FILES = ("tokenizer.json", "ngrams.bin", "text.onnx", "tabular.onnx")
 
 
 def sha(path):
