@@ -108,7 +108,7 @@ def render(m: dict, synthetic: bool, dropped) -> str:
         trunc=100 * e["share_truncated"], n_inputs=len(m["features"]), mono=mono, data=_data(m, synthetic),
         figures="\n".join(fig), f1=e["intent_macro_f1"], acc=e["intent_accuracy"],
         intents=" | ".join(m["intents"]), sep="---|" * len(m["intents"]), conf=conf, buckets=buckets,
-        hw=_hw_section(m), lex_version=lx["version"], lex_rules=lx["rules"], lex_patterns=lx["patterns"],
+        hw=_hw_section(m), chosen=m["buckets"].get("chosen", ""), lex_version=lx["version"], lex_rules=lx["rules"], lex_patterns=lx["patterns"],
         tok_mb=f["tokenizer"]["bytes"] / 1e6, ngram_mb=f["ngrams"]["bytes"] / 1e6, text_mb=f["text_model"]["bytes"] / 1e6,
         tab_kb=f["tabular_model"]["bytes"] / 1e3, total_mb=total / 1e6, golden=m["fixtures"]["golden"]["records"],
         sample=m["fixtures"]["holdout_sample"]["records"])

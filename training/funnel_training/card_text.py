@@ -58,8 +58,8 @@ Intent macro-F1 **{f1:.4f}** (accuracy {acc:.4f}). Confusion matrix (rows true, 
 |---|{sep}
 {conf}
 
-Buckets (default thresholds in the manifest; chosen on the tabular training split for ~12.5 % high
-and ~30 % medium):
+Buckets (default thresholds in the manifest, {chosen}; campaigns can override them in the service's
+config):
 
 | bucket | rule | share of leads | conversion rate |
 |---|---|---|---|

@@ -36,7 +36,8 @@ HUM_REQUEST = [
     "Operator, please", "Agent. Agent. Representative.", "Can I book an appointment with a banker?", "Have a person call me back",
     "I'd like to meet someone at the branch", "Get me a live agent", "Pass me to a staff member can or not?",
     "Let a real person explain it to me", "Could an advisor give me a ring?", "I want my personal banker to contact me",
-    "Can you connect me to a wealth manager?", "Speak to a human, please",
+    "Can you connect me to a wealth manager?", "Speak to a human, please", "Can I speak to somebody?",
+    "Is there a person I could talk this through with?", "Have someone from your team ring me", "Get the branch to call me",
 ]
 HUM_TIME = ["", "", "", "I'm free this afternoon.", "Tomorrow morning works.", "I can come in on Saturday.",
             "After six is best.", "Any time today.", "Before Wednesday, please.", "I'm around all week."]
@@ -61,7 +62,8 @@ CB_INTEREST = ["I do want to hear about it", "it sounds alright actually", "I wa
 NI_REFUSE = [
     "No thanks", "Not interested", "I'll pass", "No need", "Nah", "I don't need that", "Not for me", "No, thank you",
     "I'm good", "Don't bother", "No lah", "No need, thanks", "I'm not looking for anything", "Not right now, not ever",
-    "No, I'm fine", "Thanks but no", "I'll have to decline", "Nope",
+    "No, I'm fine", "Thanks but no", "I'll have to decline", "Nope", "I'll leave it where it is",
+    "I think I'll give it a miss", "I'd rather keep things simple", "Let's not", "I'll stick with what I have",
 ]
 NI_REASON = [
     "I bank elsewhere", "I don't have spare cash", "I already have one", "the rate's too low", "I don't understand these things",
@@ -132,7 +134,8 @@ OFF_TOPIC = [
     "Hang on, someone's at the door", "It's pouring here today", "Sorry, the kids are screaming", "Is this really the bank?",
     "Am I talking to a robot?", "I just finished work, I'm knackered", "I'm walking the dog", "It's boiling today",
     "You sound almost human", "We just got back from holiday", "My phone's about to die", "The traffic is awful today",
-    "Is your branch open on Sundays?", "My neighbours are drilling again",
+    "Is your branch open on Sundays?", "My neighbours are drilling again", "Are you a robot?",
+    "Is this a recording?", "You're a bot, aren't you?", "So many scam calls these days",
 ]
 BACKCHANNEL = ["Uh-huh.", "Okay.", "Right.", "Mm.", "And?", "Go on.", "Really?", "Hmm.", "Yeah.", "I see.", "Sure.", "Ok lah."]
 HESITATE = [
@@ -142,3 +145,12 @@ HESITATE = [
 ]
 FINAL = ["Okay, bye.", "Bye.", "Thanks, bye.", "Mm.", "Okay.", "Sure.", "Cheers.", "Alright then.", "Bye bye."]
 FILLERS = ["uh, ", "um, ", "well, ", "like, ", "you know, ", "so, ", "erm, "]
+
+DNC_STOP = (["", "From now on, ", "Going forward, "], ["don't", "do not", "never"], ["", "ever "],
+            ["call me", "ring me", "call this number", "phone me", "contact me"], ["", " again", " about this stuff"])
+DNC_REMOVE = (["", "Please ", "Just "], ["take", "remove", "delete", "wipe"], ["my number", "me", "this number", "my details"],
+              [" off your list", " from your list", " from your call list", " from your system", ""], ["", ", thanks", ", for good"])
+CP_GRIEVANCE += ["I've disputed these charges for weeks and nothing happens", "you keep charging interest on a transaction I disputed",
+                 "my case has been open for a month"]
+CP_ESCALATE += ["get me your supervisor", "I want a supervisor to sort this out", "I'm moving all my money to another bank over this",
+                "otherwise I'm closing all my accounts"]

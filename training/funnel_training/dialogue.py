@@ -236,9 +236,9 @@ def build_turns(r, zh: bool, product: str, intent: str, d: dict, channel: str):
     R(r.choice(m.PITCH_PREFIX) + r.choice(m.PITCH[product]) + detail + r.choice(ends))
 
     n_pos = {"interested": [0, 1, 2, 3], "asks_for_human": [0, 1, 2], "call_back_later": [0, 1, 2],
-             "not_interested": [0, 1], "complaint": [0, 1]}[intent]
+             "not_interested": [0, 1, 2], "complaint": [0, 1]}[intent]
     n_pos = n_pos[_w(r, {"interested": [0.15, 0.40, 0.30, 0.15], "asks_for_human": [0.45, 0.40, 0.15],
-                         "call_back_later": [0.55, 0.33, 0.12], "not_interested": [0.7, 0.3],
+                         "call_back_later": [0.55, 0.33, 0.12], "not_interested": [0.55, 0.3, 0.15],
                          "complaint": [0.85, 0.15]}[intent])]
     n_neg = [0, 1, 2][_w(r, {"interested": [0.75, 0.25, 0.0], "asks_for_human": [0.6, 0.35, 0.05],
                             "call_back_later": [0.55, 0.35, 0.10], "not_interested": [0.45, 0.40, 0.15],
@@ -280,7 +280,7 @@ def build_turns(r, zh: bool, product: str, intent: str, d: dict, channel: str):
             lines = decisive(r, C, intent, sp, m.DECISIVE)
             if dnc:
                 k = r.randrange(len(lines) + 1)
-                lines.insert(k, sp.join([r.choice(C.DNC)], end="！"))
+                lines.insert(k, sp.join([dnc_line(r, C)], end="！"))
             for k, line in enumerate(lines):
                 Cust(line)
                 last = k == len(lines) - 1
@@ -293,6 +293,18 @@ def build_turns(r, zh: bool, product: str, intent: str, d: dict, channel: str):
     if r.random() < 0.45:
         Cust(r.choice(C.FINAL))
     return turns, n_pos, n_neg, dnc
+
+
+def dnc_line(r, C) -> str:
+    """An explicit do-not-contact request: from the list, or composed from parts."""
+    u = r.random()
+    if u < 0.35:
+        return r.choice(C.DNC)
+    parts = C.DNC_STOP if u < 0.7 else C.DNC_REMOVE
+    words = [r.choice(p) for p in parts]
+    if C is cust_zh:
+        return "".join(words)
+    return " ".join(w.strip() for w in words if w.strip()).replace(" ,", ",")
 
 
 def _cue_pool(m, product):

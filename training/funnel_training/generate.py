@@ -41,8 +41,8 @@ P_CHANNEL = {"outbound_voice": 0.0, "inbound_voice": 0.50, "chat": 0.20}
 P_HOUR_EVENING = 0.15    # hour 19..21
 P_HOUR_LUNCH = -0.10     # hour 12..13
 P_PRODUCT = {"wealth": 0.0, "fund": -0.20, "deposit": 0.30, "insurance": -0.50, "credit_card": 0.10, "loan": -0.30}
-P_INTENT = {"interested": 1.60, "asks_for_human": 1.10, "call_back_later": 0.20,
-            "not_interested": -1.40, "complaint": -2.50, "no_answer": -1.00}
+P_INTENT = {"interested": 1.80, "asks_for_human": 1.40, "call_back_later": -0.60,
+            "not_interested": -2.40, "complaint": -3.00, "no_answer": -2.60}
 P_POS_CUE = 0.40         # * min(buying signals, 3)
 P_NEG_CUE = -0.35        # * min(hesitation cues, 2)
 

@@ -3,8 +3,9 @@
 The routing rules are mirrored from src/domain/policy.rs (Policy::decide), so "tier agreement"
 measures what the service would do: do-not-contact (CRM flag, a lexicon hit, or the model's
 do_not_contact >= INTENT_THRESHOLD) -> suppressed; else a complaint (lexicon hit or the model's
-complaint probability >= INTENT_THRESHOLD) -> service_followup; else the bucket of the probability,
-lifted from low to medium when the customer asks for a human (lexicon hit or probability >= threshold).
+complaint is the top intent or its probability >= INTENT_THRESHOLD) -> service_followup; else the bucket
+of the probability, lifted from low to medium when the customer asks for a human (lexicon hit, or the
+top intent, or probability >= threshold).
 """
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ def load(path):
 
 
 def route(prob, intents, dnc, kinds, crm_dnc, high, medium, t=INTENT_THRESHOLD):
+    top = INTENTS[int(np.argmax(intents))]
+    said = lambda k: intents[INTENTS.index(k)] >= t or top == k
     if crm_dnc or "do_not_contact" in kinds or dnc >= t:
         return "suppressed"
-    if "complaint" in kinds or intents[INTENTS.index("complaint")] >= t:
+    if "complaint" in kinds or said("complaint"):
         return "service_followup"
     tier = "high" if prob >= high else "medium" if prob >= medium else "low"
-    if tier == "low" and ("asks_for_human" in kinds or intents[INTENTS.index("asks_for_human")] >= t):
+    if tier == "low" and ("asks_for_human" in kinds or said("asks_for_human")):
         tier = "medium"
     return tier
 
@@ -84,3 +87,30 @@ def _tier_confusion(pairs):
     for got, want in pairs:
         m[TIERS.index(want)][TIERS.index(got)] += 1
     return m
+
+
+def choose_thresholds(dev, prob_tab, high_share, medium_share):
+    """Default bucket thresholds that agree best with the reviewers' tiers on the DEV split (a grid of
+    0.01 steps); among equally good pairs, the one whose shares on the tabular training split are
+    closest to the former targets (high_share, medium_share). Never looks at the test split."""
+    recs, probs, dnc, prob, hits = dev
+    rows = [(pr, pi, d, {h[1] for h in hs}, r["label"]["tier"])
+            for r, pi, d, pr, hs in zip(recs, probs, dnc, prob, hits) if r["label"].get("tier")]
+    prob_tab = np.sort(np.asarray(prob_tab, dtype=np.float64))
+    share_above = lambda t: 1.0 - np.searchsorted(prob_tab, t, side="left") / len(prob_tab)
+    best = None
+    grid = [round(0.01 * k, 2) for k in range(1, 100)]
+    for hi in grid:
+        for me in grid:
+            if me >= hi:
+                break
+            agree = sum(route(pr, pi, d, ks, False, hi, me) == want for pr, pi, d, ks, want in rows)
+            dist = abs(share_above(hi) - high_share) + abs(share_above(me) - share_above(hi) - medium_share)
+            key = (-agree, round(dist, 9), hi, me)
+            if best is None or key < best:
+                best = key
+    _, _, hi, me = best
+    how = ("chosen on the hand-written dev split (tier agreement %d/%d); on the tabular training split "
+           "%.1f %% high, %.1f %% medium" % (-best[0], len(rows), 100 * share_above(hi),
+                                               100 * (share_above(me) - share_above(hi))))
+    return hi, me, how

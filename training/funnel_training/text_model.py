@@ -35,7 +35,7 @@ def train(X, y_intent, y_conv, y_dnc, c_intent: float, c_conv: float, c_dnc: flo
     """Returns W [K, 8] float32, bias [8] float32."""
     mi = LogisticRegression(C=c_intent, max_iter=1000, tol=1e-5).fit(X, y_intent)
     mc = LogisticRegression(C=c_conv, max_iter=1000, tol=1e-5).fit(X, y_conv)
-    md = LogisticRegression(C=c_dnc, max_iter=1000, tol=1e-5, class_weight={0: 1.0, 1: 3.0}).fit(X, y_dnc)
+    md = LogisticRegression(C=c_dnc, max_iter=1000, tol=1e-5, class_weight={0: 1.0, 1: 1.5}).fit(X, y_dnc)
     W = np.concatenate([mi.coef_.T, mc.coef_.T, md.coef_.T], axis=1).astype(np.float32)
     b = np.concatenate([mi.intercept_, mc.intercept_, md.intercept_]).astype(np.float32)
     return W, b
