@@ -5,6 +5,7 @@
 use super::input::{customer_turns, prepare, Prepared, ScoreRequest};
 use super::lexicon::{Lexicon, LexiconHit};
 use super::manifest::Manifest;
+use super::reasons;
 use super::text::{customer_texts, CallText, NgramTable};
 use super::{ScoredLead, ScoringError};
 use crate::domain::{Reason, ReasonKind};
@@ -12,7 +13,6 @@ use ndarray::{Array2, ArrayView2};
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -390,7 +390,7 @@ impl Models {
         let mut out = Vec::with_capacity(ok.len());
         for (r, it) in ok.iter().enumerate() {
             let probability = fw.prob[r] as f64;
-            let mut reasons = lexicon_reasons(&it.hits);
+            let mut reasons = reasons::lexicon_reasons(&it.hits);
             reasons.extend(self.reasons(
                 it,
                 fw.rows.row(r).as_slice().unwrap_or_default(),
@@ -464,113 +464,15 @@ impl Models {
         let text_effect = contrib[self.slots.text_logit] as f64;
         if delta.abs() > 1e-6 {
             let slope = text_effect / delta;
-            all.extend(self.phrases(&it.text, feature_contrib, slope));
+            all.extend(reasons::phrases(
+                &it.text,
+                feature_contrib,
+                slope,
+                &self.vocab,
+                self.manifest.text_features.unk_id,
+            ));
         }
-        let k = self.reasons_per_side;
-        let mut chosen = Vec::with_capacity(4 * k);
-        for kind in [ReasonKind::Feature, ReasonKind::Phrase] {
-            let mut up: Vec<&Reason> = all
-                .iter()
-                .filter(|r| r.kind == kind && r.weight > 0.0)
-                .collect();
-            let mut down: Vec<&Reason> = all
-                .iter()
-                .filter(|r| r.kind == kind && r.weight < 0.0)
-                .collect();
-            up.sort_by(|a, b| {
-                b.weight
-                    .total_cmp(&a.weight)
-                    .then_with(|| a.name.cmp(&b.name))
-            });
-            down.sort_by(|a, b| {
-                a.weight
-                    .total_cmp(&b.weight)
-                    .then_with(|| a.name.cmp(&b.name))
-            });
-            chosen.extend(up.into_iter().take(k).cloned());
-            chosen.extend(down.into_iter().take(k).cloned());
-        }
-        // Strongest first, whichever way they push.
-        chosen.sort_by(|a, b| {
-            b.weight
-                .abs()
-                .total_cmp(&a.weight.abs())
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        chosen
-    }
-
-    /// Phrase reasons from the features' shares of `text_logit` (see `reasons`).
-    fn phrases(&self, text: &CallText, feature_contrib: &[f32], slope: f64) -> Vec<Reason> {
-        let mut per_token: Vec<Vec<f64>> = text.tokens.iter().map(|t| vec![0.0; t.len()]).collect();
-        for (feature, w) in text.features.iter().zip(feature_contrib) {
-            if feature.order == 0 || *w == 0.0 {
-                continue;
-            }
-            let n = usize::from(feature.order);
-            let share = *w as f64 * slope / n as f64;
-            if let Some(turn) = per_token.get_mut(feature.turn as usize) {
-                let end = feature.end as usize;
-                for p in (end + 1).saturating_sub(n)..=end.min(turn.len().saturating_sub(1)) {
-                    turn[p] += share;
-                }
-            }
-        }
-        let unk = self.manifest.text_features.unk_id;
-        let mut phrases: HashMap<String, f64> = HashMap::new();
-        for (t, weights) in per_token.iter().enumerate() {
-            let tokens = &text.tokens[t];
-            let starts = &text.clause_starts[t];
-            let mut p = 0;
-            while p < tokens.len() {
-                let sign = weights[p].signum();
-                if weights[p] == 0.0 || tokens[p] == unk {
-                    p += 1;
-                    continue;
-                }
-                let mut q = p + 1;
-                while q < tokens.len()
-                    && q - p < PHRASE_MAX_TOKENS
-                    && tokens[q] != unk
-                    && weights[q] != 0.0
-                    && weights[q].signum() == sign
-                    && !starts.contains(&(q as u32))
-                {
-                    q += 1;
-                }
-                let name = self.join_tokens(&tokens[p..q]);
-                if name.chars().any(char::is_alphanumeric) {
-                    *phrases.entry(name).or_default() += weights[p..q].iter().sum::<f64>();
-                }
-                p = q;
-            }
-        }
-        phrases
-            .into_iter()
-            .map(|(name, weight)| Reason {
-                kind: ReasonKind::Phrase,
-                name,
-                value: String::new(),
-                weight,
-            })
-            .collect()
-    }
-
-    /// Token strings joined as they are written: a space only between two
-    /// non-CJK tokens.
-    fn join_tokens(&self, ids: &[u32]) -> String {
-        let mut out = String::new();
-        let mut prev_cjk = true;
-        for &id in ids {
-            let tok = self.vocab.get(id as usize).map_or("", String::as_str);
-            let cjk = tok.chars().next().is_some_and(is_cjk);
-            if !out.is_empty() && !cjk && !prev_cjk {
-                out.push(' ');
-            }
-            out.push_str(tok);
-            prev_cjk = cjk;
-        }
-        out
+        reasons::select(&all, self.reasons_per_side)
     }
 
     /// The raw model outputs for one batch (for the parity test).
@@ -629,26 +531,6 @@ impl Models {
             })
             .collect())
     }
-}
-
-/// The longest phrase reason, in tokens.
-const PHRASE_MAX_TOKENS: usize = 8;
-
-fn is_cjk(c: char) -> bool {
-    ('\u{2E80}'..='\u{9FFF}').contains(&c) || ('\u{F900}'..='\u{FAFF}').contains(&c)
-}
-
-/// Lexicon hits as reasons: they decide the route, not the probability
-/// (weight 0), and come first.
-fn lexicon_reasons(hits: &[LexiconHit]) -> Vec<Reason> {
-    hits.iter()
-        .map(|h| Reason {
-            kind: ReasonKind::Lexicon,
-            name: h.pattern.clone(),
-            value: h.rule.clone(),
-            weight: 0.0,
-        })
-        .collect()
 }
 
 /// One valid request of a batch, ready for the models.

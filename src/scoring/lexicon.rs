@@ -15,6 +15,7 @@
 //! with the rule's name instead of silently mis-routing calls.
 
 use serde::Deserialize;
+use std::collections::HashMap;
 use tokenizers::normalizers::unicode::NFKC;
 use tokenizers::{NormalizedString, Normalizer};
 
@@ -78,26 +79,61 @@ struct LexiconFile {
 struct Rule {
     id: String,
     kind: LexiconKind,
-    /// (as written, normalised)
-    patterns: Vec<(String, String)>,
-    unless: Vec<String>,
+    /// (as written, pattern id)
+    patterns: Vec<(String, usize)>,
+    unless: Vec<usize>,
 }
 
 /// A loaded, checked lexicon.
 pub struct Lexicon {
     pub version: String,
     rules: Vec<Rule>,
+    /// Every distinct normalised pattern (rules' and `unless`).
+    patterns: Vec<String>,
+    /// Pattern ids by their first character: one pass over a turn finds them all.
+    by_first: HashMap<char, Vec<usize>>,
+}
+
+/// NFKC for the characters Chinese and English calls are made of (ASCII,
+/// CJK ideographs, full-width forms, common CJK punctuation), without
+/// allocating alignments; `None` when another character needs the real NFKC.
+fn nfkc_lower_fast(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\0'..='\x7f' => out.push(c.to_ascii_lowercase()),
+            '\u{4E00}'..='\u{9FFF}'
+            | '\u{3001}'
+            | '\u{3002}'
+            | '\u{300C}'..='\u{3011}'
+            | '\u{2018}'
+            | '\u{2019}'
+            | '\u{201C}'
+            | '\u{201D}'
+            | '\u{2014}'
+            | '\u{00B7}' => out.push(c),
+            '\u{FF01}'..='\u{FF5E}' => {
+                let ascii = char::from_u32(c as u32 - 0xFEE0)?;
+                out.push(ascii.to_ascii_lowercase());
+            }
+            '\u{3000}' => out.push(' '),
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// NFKC, lowercase, whitespace folded (see the module doc).
 pub fn normalise(text: &str) -> String {
-    let mut n = NormalizedString::from(text);
-    // NFKC cannot fail on a valid string; keep the raw text if it ever did.
-    let folded = if NFKC.normalize(&mut n).is_ok() {
-        n.get().to_lowercase()
-    } else {
-        text.to_lowercase()
-    };
+    let folded = nfkc_lower_fast(text).unwrap_or_else(|| {
+        let mut n = NormalizedString::from(text);
+        // NFKC cannot fail on a valid string; keep the raw text if it ever did.
+        if NFKC.normalize(&mut n).is_ok() {
+            n.get().to_lowercase()
+        } else {
+            text.to_lowercase()
+        }
+    });
     let chars: Vec<char> = folded.chars().collect();
     let mut out = String::with_capacity(folded.len());
     let mut i = 0;
@@ -126,6 +162,14 @@ pub fn normalise(text: &str) -> String {
 
 fn is_word(c: char) -> bool {
     c.is_ascii_alphanumeric()
+}
+
+/// Whether the ASCII pattern matched at byte `at` of `text` stands at word
+/// boundaries.
+fn at_boundaries(text: &str, at: usize, len: usize) -> bool {
+    let before = text[..at].chars().next_back();
+    let after = text[at + len..].chars().next();
+    !before.is_some_and(is_word) && !after.is_some_and(is_word)
 }
 
 /// Whether a normalised pattern occurs in a normalised text.
@@ -166,6 +210,14 @@ impl Lexicon {
             return Err("version is empty".into());
         }
         let mut rules: Vec<Rule> = Vec::with_capacity(file.rules.len());
+        let mut patterns: Vec<String> = Vec::new();
+        let mut intern = |p: String| match patterns.iter().position(|x| *x == p) {
+            Some(i) => i,
+            None => {
+                patterns.push(p);
+                patterns.len() - 1
+            }
+        };
         for r in &file.rules {
             if r.id.is_empty() || rules.iter().any(|x| x.id == r.id) {
                 return Err(format!("rule {:?}: id missing or repeated", r.id));
@@ -173,28 +225,39 @@ impl Lexicon {
             if r.patterns.is_empty() {
                 return Err(format!("rule {}: no patterns", r.id));
             }
-            let mut patterns = Vec::with_capacity(r.patterns.len());
+            let mut pats = Vec::with_capacity(r.patterns.len());
             for p in &r.patterns {
                 let n = normalise(p);
                 if n.is_empty() {
                     return Err(format!("rule {}: empty pattern {p:?}", r.id));
                 }
-                patterns.push((p.clone(), n));
+                pats.push((p.clone(), intern(n)));
             }
-            let unless = r.unless.iter().map(|u| normalise(u)).collect::<Vec<_>>();
-            if unless.iter().any(String::is_empty) {
-                return Err(format!("rule {}: empty `unless` pattern", r.id));
+            let mut unless = Vec::with_capacity(r.unless.len());
+            for u in &r.unless {
+                let n = normalise(u);
+                if n.is_empty() {
+                    return Err(format!("rule {}: empty `unless` pattern", r.id));
+                }
+                unless.push(intern(n));
             }
             rules.push(Rule {
                 id: r.id.clone(),
                 kind: r.kind,
-                patterns,
+                patterns: pats,
                 unless,
             });
+        }
+        let mut by_first: HashMap<char, Vec<usize>> = HashMap::new();
+        for (i, p) in patterns.iter().enumerate() {
+            let first = p.chars().next().expect("patterns are not empty");
+            by_first.entry(first).or_default().push(i);
         }
         let lex = Self {
             version: file.version,
             rules,
+            patterns,
+            by_first,
         };
         for r in &file.rules {
             for ex in &r.examples {
@@ -224,16 +287,38 @@ impl Lexicon {
         Ok(lex)
     }
 
+    /// Which patterns occur in a normalised text: one pass over its
+    /// characters, trying only the patterns that start with each one.
+    fn present(&self, t: &str) -> Vec<bool> {
+        let mut found = vec![false; self.patterns.len()];
+        for (at, c) in t.char_indices() {
+            let Some(ids) = self.by_first.get(&c) else {
+                continue;
+            };
+            for &id in ids {
+                let p = &self.patterns[id];
+                if !found[id]
+                    && t[at..].starts_with(p.as_str())
+                    && (!p.is_ascii() || at_boundaries(t, at, p.len()))
+                {
+                    found[id] = true;
+                }
+            }
+        }
+        found
+    }
+
     /// Hits in one turn's text, in rule then pattern order.
     pub fn match_text(&self, text: &str) -> Vec<LexiconHit> {
         let t = normalise(text);
+        let found = self.present(&t);
         let mut hits = Vec::new();
         for r in &self.rules {
-            if r.unless.iter().any(|u| occurs(u, &t)) {
+            if r.unless.iter().any(|u| found[*u]) {
                 continue;
             }
             for (raw, p) in &r.patterns {
-                if occurs(p, &t) {
+                if found[*p] {
                     hits.push(LexiconHit {
                         rule: r.id.clone(),
                         kind: r.kind,
@@ -280,6 +365,24 @@ mod tests {
 
     fn kinds(l: &Lexicon, text: &str) -> Vec<LexiconKind> {
         l.match_text(text).into_iter().map(|h| h.kind).collect()
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_nfkc() {
+        for text in [
+            "ＯＫ，我要　投诉！",
+            "Hello 【通知】「引用」“quote” — ·",
+            "ａｂｃ１２３",
+            "Ⅻ ﬁ ㈱ é",
+        ] {
+            let mut n = NormalizedString::from(text);
+            NFKC.normalize(&mut n).unwrap();
+            let slow = n.get().to_lowercase();
+            if let Some(fast) = nfkc_lower_fast(text) {
+                assert_eq!(fast, slow, "{text}");
+            }
+        }
+        assert!(nfkc_lower_fast("ﬁ").is_none());
     }
 
     #[test]

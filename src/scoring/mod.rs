@@ -8,6 +8,7 @@ pub mod engine;
 pub mod input;
 pub mod lexicon;
 pub mod manifest;
+mod reasons;
 pub mod text;
 
 pub use engine::{EngineOptions, Models, RawOutputs, StageTimes};
