@@ -63,7 +63,7 @@ impl Raw {
     fn run(&mut self, ids: &Array2<i64>, mask: &Array2<i64>, rows: &Array2<f32>) {
         let out = self
             .text
-            .run(ort::inputs!["input_ids" => TensorRef::from_array_view(ids).unwrap(), "attention_mask" => TensorRef::from_array_view(mask).unwrap()])
+            .run(ort::inputs!["feature_ids" => TensorRef::from_array_view(ids).unwrap(), "feature_mask" => TensorRef::from_array_view(mask).unwrap()])
             .unwrap();
         std::hint::black_box(out["text_logit"].try_extract_tensor::<f32>().unwrap().1[0]);
         drop(out);
@@ -77,32 +77,16 @@ impl Raw {
 
 fn tensors(
     manifest: &Manifest,
-    tok: &tokenizers::Tokenizer,
+    models: &mut Models,
     reqs: &[ScoreRequest],
 ) -> (Array2<i64>, Array2<i64>, Array2<f32>) {
-    let encs: Vec<_> = reqs
-        .iter()
-        .map(|r| {
-            tok.encode(
-                funnel::scoring::input::render_transcript(manifest, &r.turns)
-                    .0
-                    .as_str(),
-                false,
-            )
-            .unwrap()
-        })
-        .collect();
-    let max = manifest.transcript.max_tokens;
-    let len = encs
-        .iter()
-        .map(|e| e.get_ids().len().min(max))
-        .max()
-        .unwrap_or(1);
+    let raw = models.raw_outputs(reqs).unwrap();
+    let len = raw.iter().map(|r| r.feature_ids.len()).max().unwrap_or(1);
     let mut ids = Array2::<i64>::zeros((reqs.len(), len));
     let mut mask = Array2::<i64>::zeros((reqs.len(), len));
-    for (r, e) in encs.iter().enumerate() {
-        for (c, id) in e.get_ids().iter().take(max).enumerate() {
-            ids[[r, c]] = *id as i64;
+    for (r, o) in raw.iter().enumerate() {
+        for (c, id) in o.feature_ids.iter().enumerate() {
+            ids[[r, c]] = *id;
             mask[[r, c]] = 1;
         }
     }
@@ -120,18 +104,22 @@ fn main() {
     let env = engine::environment(None).unwrap();
     let mut models = Models::load(env, manifest.clone(), &options()).unwrap();
     let mut raw = Raw::open(&manifest);
-    let tok =
-        tokenizers::Tokenizer::from_file(manifest.path_of(&manifest.files.tokenizer.path)).unwrap();
 
+    // Characters of every turn (robot and customer) and of the customer's alone.
     let chars: Vec<usize> = reqs
         .iter()
+        .map(|r| r.turns.iter().map(|t| t.text.chars().count()).sum())
+        .collect();
+    let customer: Vec<usize> = reqs
+        .iter()
         .map(|r| {
-            funnel::scoring::input::render_transcript(&manifest, &r.turns)
-                .0
-                .chars()
-                .count()
+            funnel::scoring::input::customer_turns(&r.turns)
+                .map(|t| t.chars().count())
+                .sum()
         })
         .collect();
+    let mut customer_sorted = customer.clone();
+    customer_sorted.sort_unstable();
     let mut sorted = chars.clone();
     sorted.sort_unstable();
 
@@ -142,7 +130,7 @@ fn main() {
         group.bench_with_input(BenchmarkId::new("whole_path", bs), &batch, |b, batch| {
             b.iter(|| models.score_batch(batch, &mut StageTimes::default()))
         });
-        let (ids, mask, rows) = tensors(&manifest, &tok, &reqs[..bs]);
+        let (ids, mask, rows) = tensors(&manifest, &mut models, &reqs[..bs]);
         group.bench_with_input(BenchmarkId::new("raw_session_run", bs), &bs, |b, _| {
             b.iter(|| raw.run(&ids, &mask, &rows))
         });
@@ -151,11 +139,13 @@ fn main() {
 
     // Stage breakdown over the whole sample, batch 64, one thread.
     println!(
-        "\nheld-out sample: {} transcripts, median {} chars (p5 {}, p95 {})",
+        "\nheld-out sample: {} calls, median {} chars (p5 {}, p95 {}), of which the customer's median {} (p95 {})",
         reqs.len(),
         sorted[sorted.len() / 2],
         sorted[sorted.len() / 20],
-        sorted[sorted.len() * 19 / 20]
+        sorted[sorted.len() * 19 / 20],
+        customer_sorted[customer_sorted.len() / 2],
+        customer_sorted[customer_sorted.len() * 19 / 20]
     );
     for &bs in &[1usize, 16, 64, 256] {
         let mut t = StageTimes::default();

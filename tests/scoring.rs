@@ -34,14 +34,24 @@ fn request_of(i: &Interaction) -> ScoreRequest {
 struct Golden {
     case: String,
     record: Interaction,
-    transcript: String,
-    input_ids: Vec<i64>,
+    customer_token_ids: Vec<Vec<u32>>,
+    feature_ids: Vec<i64>,
+    truncated: bool,
     intent_probabilities: Vec<f32>,
     text_logit: f32,
-    token_contributions: Vec<f32>,
+    do_not_contact: f32,
+    feature_contributions: Vec<f32>,
     tabular_input: Vec<f32>,
     probability: f32,
     contributions: Vec<f32>,
+    lexicon_hits: Vec<GoldenHit>,
+}
+
+#[derive(serde::Deserialize, Debug, PartialEq)]
+struct GoldenHit {
+    rule: String,
+    kind: String,
+    pattern: String,
 }
 
 fn golden() -> Vec<Golden> {
@@ -83,11 +93,22 @@ fn parity_with_python_onnxruntime_on_golden_fixtures() {
     let mut worst = 0f32;
     for (g, o) in fixtures.iter().zip(&out) {
         assert_eq!(
-            o.transcript, g.transcript,
-            "{}: transcript rendering",
+            o.customer_token_ids, g.customer_token_ids,
+            "{}: customer token ids",
             g.case
         );
-        assert_eq!(o.input_ids, g.input_ids, "{}: token ids", g.case);
+        assert_eq!(o.feature_ids, g.feature_ids, "{}: feature ids", g.case);
+        assert_eq!(o.truncated, g.truncated, "{}: truncated", g.case);
+        let hits: Vec<_> = o
+            .lexicon_hits
+            .iter()
+            .map(|h| GoldenHit {
+                rule: h.rule.clone(),
+                kind: h.kind.as_str().to_string(),
+                pattern: h.pattern.clone(),
+            })
+            .collect();
+        assert_eq!(hits, g.lexicon_hits, "{}: lexicon hits", g.case);
         close(
             "intent_probabilities",
             &g.case,
@@ -96,18 +117,29 @@ fn parity_with_python_onnxruntime_on_golden_fixtures() {
         );
         close("text_logit", &g.case, &[o.text_logit], &[g.text_logit]);
         close(
-            "token_contributions",
+            "do_not_contact",
             &g.case,
-            &o.token_contributions,
-            &g.token_contributions,
+            &[o.do_not_contact],
+            &[g.do_not_contact],
+        );
+        close(
+            "feature_contributions",
+            &g.case,
+            &o.feature_contributions,
+            &g.feature_contributions,
         );
         close("tabular_input", &g.case, &o.tabular_input, &g.tabular_input);
         close("probability", &g.case, &[o.probability], &[g.probability]);
         close("contributions", &g.case, &o.contributions, &g.contributions);
         worst = worst.max((o.probability - g.probability).abs());
     }
-    // The refusal path above ran, and parity ran on all the others.
+    // The refusal path above ran, and parity ran on all the others,
+    // including lexicon hits in both languages.
     assert!(!empty.is_empty(), "no empty-transcript fixture was checked");
+    for case in ["lexicon_zh", "lexicon_en", "lexicon_spaced", "robot_only"] {
+        assert!(fixtures.iter().any(|g| g.case == case), "no {case} fixture");
+    }
+    assert!(fixtures.iter().any(|g| !g.lexicon_hits.is_empty()));
     assert_eq!(fixtures.len(), total - empty.len());
     println!(
         "parity: {} fixtures, worst probability difference {worst:e}",
@@ -252,9 +284,10 @@ fn defaults_are_reported_and_overlong_transcripts_cut() {
     long.turns[1].text = "我想了解一下这个产品，".repeat(manifest.transcript.max_chars);
     let scored_long = score_one(&mut models, long.clone()).unwrap();
     assert!(scored_long.truncated);
-    let (text, cut) = funnel::scoring::input::render_transcript(&manifest, &long.turns);
-    assert!(cut);
-    assert_eq!(text.chars().count(), manifest.transcript.max_chars);
+    // Only the customer's speech counts: a long robot turn is not a cut.
+    let mut robot_long = base_request();
+    robot_long.turns[0].text = "我们的产品很好。".repeat(manifest.transcript.max_chars);
+    assert!(!score_one(&mut models, robot_long).unwrap().truncated);
 }
 
 #[test]
@@ -270,8 +303,17 @@ fn intents_come_most_probable_first_and_reasons_strongest_first() {
             g.case,
             s.intents
         );
+        // Lexicon hits lead (weight 0); the model's reasons follow, strongest first.
+        let lexicon = s
+            .reasons
+            .iter()
+            .take_while(|r| r.kind == ReasonKind::Lexicon)
+            .count();
+        assert_eq!(lexicon, s.lexicon.len(), "{}", g.case);
+        let model = &s.reasons[lexicon..];
+        assert!(model.iter().all(|r| r.kind != ReasonKind::Lexicon));
         assert!(
-            s.reasons
+            model
                 .windows(2)
                 .all(|w| w[0].weight.abs() >= w[1].weight.abs()),
             "{}: {:?}",
@@ -407,8 +449,10 @@ fn copy_models(to: &Path) {
     for f in [
         "manifest.json",
         "tokenizer.json",
+        "ngrams.bin",
         "text.onnx",
         "tabular.onnx",
+        "lexicon.json",
     ] {
         std::fs::copy(models_dir().join(f), to.join(f)).unwrap();
     }
@@ -489,7 +533,45 @@ fn manifest_and_model_mismatches_are_clear_errors() {
         m["files"]["text_model"]["inputs"][0]["dtype"] = "float32".into()
     });
     let (_, msg) = manifest_error(dir.path());
-    assert!(msg.contains("input_ids") && msg.contains("dtype"), "{msg}");
+    assert!(
+        msg.contains("feature_ids") && msg.contains("dtype"),
+        "{msg}"
+    );
+    copy_models(dir.path());
+
+    // An edited lexicon whose sha256 was not recorded: the error says how to.
+    let lex = dir.path().join("lexicon.json");
+    let edited = std::fs::read_to_string(&lex)
+        .unwrap()
+        .replace("\"投诉\",", "\"投诉\", \"黑心银行\",");
+    std::fs::write(&lex, edited).unwrap();
+    let (file, msg) = manifest_error(dir.path());
+    assert!(
+        file.ends_with("lexicon.json") && msg.contains("training/lexicon.py"),
+        "{file}: {msg}"
+    );
+    copy_models(dir.path());
+
+    // A lexicon whose own examples fail is refused, naming the rule.
+    let lex_raw = std::fs::read_to_string(&lex).unwrap();
+    let broken = lex_raw.replace("\"我要投诉你们\"", "\"我很满意\"");
+    std::fs::write(&lex, &broken).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(broken.as_bytes()))
+    };
+    edit_manifest(dir.path(), |m| m["files"]["lexicon"]["sha256"] = sha.into());
+    let (_, msg) = manifest_error(dir.path());
+    assert!(msg.contains("complaint.explicit_zh"), "{msg}");
+    copy_models(dir.path());
+
+    // An n-gram table that does not fit the manifest.
+    edit_manifest(dir.path(), |m| m["files"]["ngrams"]["features"] = 7.into());
+    let (file, msg) = manifest_error(dir.path());
+    assert!(
+        file.ends_with("ngrams.bin") && msg.contains("7"),
+        "{file}: {msg}"
+    );
     copy_models(dir.path());
 
     // A missing file.

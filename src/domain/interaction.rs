@@ -126,6 +126,9 @@ pub struct Reason {
 pub enum ReasonKind {
     Feature,
     Phrase,
+    /// A compliance lexicon hit: `name` is the pattern, `value` the rule id,
+    /// `weight` 0 (it decides the route, not the probability).
+    Lexicon,
 }
 
 /// The score a lead carries: what routing decided on, kept in the audit trail.

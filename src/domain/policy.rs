@@ -31,14 +31,30 @@ impl Thresholds {
 }
 
 /// What the conversation says beyond the score.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Signals {
     /// Probability that the customer asks for a human.
     pub asks_for_human: f64,
     /// Probability that the customer complains.
     pub complaint: f64,
+    /// The model's most probable intent (an intent counts when it is the top
+    /// one or reaches the intent threshold).
+    pub top_intent: String,
     /// The robot flagged the customer as do-not-contact.
     pub do_not_contact: bool,
+    /// The text model's probability that the customer asked not to be
+    /// contacted again.
+    pub do_not_contact_request: f64,
+    /// Compliance lexicon hits in the customer's words. Each beats the model.
+    pub lexicon: LexiconSignals,
+}
+
+/// The first compliance-lexicon hit of each kind, as "rule (pattern)".
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LexiconSignals {
+    pub complaint: Option<String>,
+    pub do_not_contact: Option<String>,
+    pub asks_for_human: Option<String>,
 }
 
 /// Where a scored lead goes, the bucket it is reported in and why.
@@ -68,18 +84,37 @@ impl Policy {
             .unwrap_or(self.default)
     }
 
-    /// Order matters: do-not-contact beats a complaint, which beats any
-    /// score; asking for a human lifts a low score to medium.
+    /// Order matters: do-not-contact (the CRM flag, a lexicon hit, or the
+    /// model's do-not-contact probability at the intent threshold) beats a
+    /// complaint (a lexicon hit, or the model's top intent, or its probability
+    /// at the threshold), which beats any score; asking for a human (likewise)
+    /// lifts a low score to medium.
+    /// A lexicon hit always wins over the model and is named in the reason.
     pub fn decide(&self, campaign: &CampaignId, probability: f64, s: Signals) -> Decision {
         let bucket = self.thresholds(campaign).bucket(probability);
         let t = self.intent_threshold;
+        let lex = &s.lexicon;
+        let complaint = s.complaint >= t || s.top_intent == "complaint";
+        let human = s.asks_for_human >= t || s.top_intent == "asks_for_human";
         let (route, bucket, reason) = if s.do_not_contact {
             (
                 Route::Suppressed,
                 bucket,
                 "customer is do-not-contact".into(),
             )
-        } else if s.complaint >= t {
+        } else if let Some(hit) = &lex.do_not_contact {
+            let why = format!("do-not-contact request, lexicon {hit}: nothing routed");
+            (Route::Suppressed, bucket, why)
+        } else if s.do_not_contact_request >= t {
+            let why = format!(
+                "do-not-contact request ({:.2}): nothing routed",
+                s.do_not_contact_request
+            );
+            (Route::Suppressed, bucket, why)
+        } else if let Some(hit) = &lex.complaint {
+            let why = format!("complaint, lexicon {hit}: service follow-up, no sales routing");
+            (Route::ServiceFollowup, bucket, why)
+        } else if complaint {
             let why = format!(
                 "complaint ({:.2}): service follow-up, no sales routing",
                 s.complaint
@@ -89,7 +124,14 @@ impl Policy {
             match bucket {
                 Bucket::High => (Route::Referral, bucket, "high score".into()),
                 Bucket::Medium => (Route::Remote, bucket, "medium score".into()),
-                Bucket::Low if s.asks_for_human >= t => {
+                Bucket::Low if lex.asks_for_human.is_some() => {
+                    let why = format!(
+                        "asks for a human, lexicon {}: at least medium",
+                        lex.asks_for_human.as_deref().unwrap_or_default()
+                    );
+                    (Route::Remote, Bucket::Medium, why)
+                }
+                Bucket::Low if human => {
                     let why = format!(
                         "asks for a human ({:.2}): at least medium",
                         s.asks_for_human
@@ -135,6 +177,7 @@ mod tests {
             asks_for_human: human,
             complaint,
             do_not_contact: dnc,
+            ..Signals::default()
         };
         policy().decide(&CampaignId::parse("c").unwrap(), p, s)
     }
@@ -172,8 +215,15 @@ mod tests {
         let d = decide(0.01, 0.9, 0.0, false);
         assert_eq!((d.route, d.bucket), (Route::Remote, Bucket::Medium));
         assert!(d.reason.starts_with("asks for a human"), "{}", d.reason);
-        // Not below the intent threshold.
+        // Not below the intent threshold (unless it is the top intent).
         assert_eq!(decide(0.01, 0.4, 0.0, false).route, Route::Incubation);
+        let top = Signals {
+            asks_for_human: 0.4,
+            top_intent: "asks_for_human".into(),
+            ..Signals::default()
+        };
+        let d = policy().decide(&CampaignId::parse("c").unwrap(), 0.01, top);
+        assert_eq!(d.route, Route::Remote);
     }
 
     #[test]
@@ -183,5 +233,56 @@ mod tests {
         assert_eq!(decide(0.99, 0.9, 0.8, true).route, Route::Suppressed);
         assert_eq!(decide(0.99, 0.0, 0.0, false).route, Route::Referral);
         assert_eq!(decide(0.2, 0.0, 0.0, false).route, Route::Remote);
+    }
+
+    fn lexicon(complaint: bool, dnc: bool, human: bool) -> LexiconSignals {
+        let hit = |on: bool, rule: &str| on.then(|| format!("{rule} (pattern)"));
+        LexiconSignals {
+            complaint: hit(complaint, "complaint.explicit_zh"),
+            do_not_contact: hit(dnc, "dnc.stop_calling_zh"),
+            asks_for_human: hit(human, "human.transfer_zh"),
+        }
+    }
+
+    fn decide_with(p: f64, model_dnc: f64, lex: LexiconSignals) -> Decision {
+        let s = Signals {
+            do_not_contact_request: model_dnc,
+            lexicon: lex,
+            ..Signals::default()
+        };
+        policy().decide(&CampaignId::parse("c").unwrap(), p, s)
+    }
+
+    #[test]
+    fn lexicon_hits_beat_the_model_and_are_named() {
+        // A complaint hit routes a top score to service follow-up.
+        let d = decide_with(0.99, 0.0, lexicon(true, false, false));
+        assert_eq!(d.route, Route::ServiceFollowup);
+        assert!(d.reason.contains("complaint.explicit_zh"), "{}", d.reason);
+        // A do-not-contact hit beats a complaint hit.
+        let d = decide_with(0.99, 0.0, lexicon(true, true, true));
+        assert_eq!(d.route, Route::Suppressed);
+        assert!(d.reason.contains("dnc.stop_calling_zh"), "{}", d.reason);
+        // Asking for a human lifts a low score to medium, whatever the model says.
+        let d = decide_with(0.01, 0.0, lexicon(false, false, true));
+        assert_eq!((d.route, d.bucket), (Route::Remote, Bucket::Medium));
+        assert!(d.reason.contains("human.transfer_zh"), "{}", d.reason);
+        // ... but does not lower a high one.
+        assert_eq!(
+            decide_with(0.99, 0.0, lexicon(false, false, true)).route,
+            Route::Referral
+        );
+    }
+
+    #[test]
+    fn the_models_do_not_contact_request_suppresses_at_the_threshold() {
+        assert_eq!(
+            decide_with(0.99, 0.5, LexiconSignals::default()).route,
+            Route::Suppressed
+        );
+        assert_eq!(
+            decide_with(0.99, 0.49, LexiconSignals::default()).route,
+            Route::Referral
+        );
     }
 }

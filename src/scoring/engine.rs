@@ -2,15 +2,17 @@
 //! path. `Session::run` needs `&mut self`, so each scoring thread owns its own
 //! `Models`; nothing here is shared or locked.
 
-use super::input::{prepare, Prepared, ScoreRequest};
+use super::input::{customer_turns, prepare, Prepared, ScoreRequest};
+use super::lexicon::{Lexicon, LexiconHit};
 use super::manifest::Manifest;
+use super::reasons;
+use super::text::{customer_texts, CallText, NgramTable};
 use super::{ScoredLead, ScoringError};
 use crate::domain::{Reason, ReasonKind};
 use ndarray::{Array2, ArrayView2};
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -80,6 +82,10 @@ struct TextSlots {
 pub struct Models {
     pub manifest: Arc<Manifest>,
     tokenizer: tokenizers::Tokenizer,
+    /// Token strings by id (phrase reasons are rebuilt from them).
+    vocab: Vec<String>,
+    table: NgramTable,
+    lexicon: Lexicon,
     text: Session,
     tabular: Session,
     slots: TextSlots,
@@ -110,6 +116,47 @@ impl Models {
         tokenizer
             .with_truncation(None)
             .map_err(|e| ScoringError::Runtime(e.to_string()))?;
+        let mut vocab = vec![String::new(); tokenizer.get_vocab_size(true)];
+        for (token, id) in tokenizer.get_vocab(true) {
+            if let Some(slot) = vocab.get_mut(id as usize) {
+                *slot = token;
+            }
+        }
+        let ngram_path = manifest.path_of(&manifest.files.ngrams.path);
+        let bytes = std::fs::read(&ngram_path).map_err(|e| ScoringError::Manifest {
+            file: ngram_path.display().to_string(),
+            msg: e.to_string(),
+        })?;
+        let table = NgramTable::from_bytes(&bytes, manifest.text_features)?;
+        if table.len() != manifest.files.ngrams.features {
+            return Err(ScoringError::Manifest {
+                file: ngram_path.display().to_string(),
+                msg: format!(
+                    "{} n-grams, the manifest says {}",
+                    table.len(),
+                    manifest.files.ngrams.features
+                ),
+            });
+        }
+        let lex_path = manifest.path_of(&manifest.files.lexicon.path);
+        let lexicon = std::fs::read_to_string(&lex_path)
+            .map_err(|e| e.to_string())
+            .and_then(|raw| Lexicon::parse(&raw))
+            .map_err(|msg| ScoringError::Manifest {
+                file: lex_path.display().to_string(),
+                msg: format!("lexicon: {msg}"),
+            })?;
+        if lexicon.version != manifest.files.lexicon.version {
+            return Err(ScoringError::Manifest {
+                file: lex_path.display().to_string(),
+                msg: format!(
+                    "lexicon: version {:?}, the manifest says {:?}; run `python3 training/lexicon.py {}`",
+                    lexicon.version,
+                    manifest.files.lexicon.version,
+                    manifest.dir.display()
+                ),
+            });
+        }
         let load = |file: &str| -> Result<Session, ScoringError> {
             let p = manifest.path_of(file);
             open_session(env, &p, opts.onnx_threads).map_err(|e| ScoringError::Manifest {
@@ -150,11 +197,41 @@ impl Models {
         Ok(Self {
             manifest,
             tokenizer,
+            vocab,
+            table,
+            lexicon,
             text,
             tabular,
             slots,
             reasons_per_side: opts.reasons_per_side,
         })
+    }
+
+    /// The customer's turns as token ids (each turn alone, no offsets), cut
+    /// to the manifest's character then token budget.
+    fn tokenize(&self, req: &ScoreRequest) -> Result<(Vec<Vec<u32>>, bool), ScoringError> {
+        let t = &self.manifest.transcript;
+        let (texts, mut cut) = customer_texts(customer_turns(&req.turns), t.max_chars);
+        let mut left = t.max_tokens;
+        let mut turns = Vec::with_capacity(texts.len());
+        for text in texts {
+            if left == 0 {
+                cut = true;
+                break;
+            }
+            let enc = self
+                .tokenizer
+                .encode_fast(text, false)
+                .map_err(|e| ScoringError::Runtime(format!("tokenizer: {e}")))?;
+            let mut ids = enc.get_ids().to_vec();
+            if ids.len() > left {
+                ids.truncate(left);
+                cut = true;
+            }
+            left -= ids.len();
+            turns.push(ids);
+        }
+        Ok((turns, cut))
     }
 
     /// Scores a batch. Each item fails or succeeds on its own: one bad input
@@ -167,44 +244,40 @@ impl Models {
         let start = Instant::now();
         let mut results: Vec<Option<Result<ScoredLead, ScoringError>>> =
             (0..batch.len()).map(|_| None).collect();
-        let mut ok: Vec<(usize, Prepared, tokenizers::Encoding, bool)> =
-            Vec::with_capacity(batch.len());
-        let max_tokens = self.manifest.transcript.max_tokens;
+        let mut ok: Vec<Item> = Vec::with_capacity(batch.len());
         for (i, req) in batch.iter().enumerate() {
             match prepare(&self.manifest, req) {
                 Err(e) => results[i] = Some(Err(e)),
                 Ok(p) => {
                     let t0 = Instant::now();
-                    let enc = self.tokenizer.encode(p.transcript.as_str(), false);
+                    let tokens = self.tokenize(req);
                     times.tokenize += t0.elapsed();
-                    match enc {
-                        Ok(enc) if !enc.get_ids().is_empty() => {
-                            let cut = enc.get_ids().len() > max_tokens;
-                            ok.push((i, p, enc, cut));
+                    match tokens {
+                        Ok((turns, cut)) => {
+                            let text = self.table.features(&turns, cut);
+                            let hits = self.lexicon.match_turns(customer_turns(&req.turns));
+                            ok.push(Item {
+                                index: i,
+                                prepared: p,
+                                text,
+                                hits,
+                            });
                         }
-                        Ok(_) => {
-                            results[i] = Some(Err(ScoringError::InvalidInput {
-                                field: "turns".into(),
-                                reason: "the transcript has no text the model can read".into(),
-                            }))
-                        }
-                        Err(e) => {
-                            results[i] = Some(Err(ScoringError::Runtime(format!("tokenizer: {e}"))))
-                        }
+                        Err(e) => results[i] = Some(Err(e)),
                     }
                 }
             }
         }
         if !ok.is_empty() {
-            match self.run_models(&mut ok, times) {
+            match self.run_models(&ok, times) {
                 Ok(scored) => {
-                    for ((i, ..), s) in ok.iter().zip(scored) {
-                        results[*i] = Some(Ok(s));
+                    for (item, s) in ok.iter().zip(scored) {
+                        results[item.index] = Some(Ok(s));
                     }
                 }
                 Err(e) => {
-                    for (i, ..) in &ok {
-                        results[*i] = Some(Err(ScoringError::Runtime(e.to_string())));
+                    for item in &ok {
+                        results[item.index] = Some(Err(ScoringError::Runtime(e.to_string())));
                     }
                 }
             }
@@ -216,26 +289,22 @@ impl Models {
             .collect()
     }
 
-    /// Both models over a batch of tokenized inputs: padded ids, the text
-    /// model, the tabular rows with the text outputs filled in, the tabular
-    /// model. Shared by scoring and the parity check.
-    fn forward(
-        &mut self,
-        ok: &[(usize, Prepared, tokenizers::Encoding, bool)],
-        times: &mut StageTimes,
-    ) -> Result<Forward, ScoringError> {
+    /// Both models over a batch: padded feature ids, the text model, the
+    /// tabular rows with the text outputs filled in, the tabular model.
+    /// Shared by scoring and the parity check.
+    fn forward(&mut self, ok: &[Item], times: &mut StageTimes) -> Result<Forward, ScoringError> {
         let n = ok.len();
-        let max_tokens = self.manifest.transcript.max_tokens;
         let len = ok
             .iter()
-            .map(|(_, _, e, _)| e.get_ids().len().min(max_tokens))
+            .map(|it| it.text.features.len())
             .max()
-            .unwrap_or(1);
-        let mut ids = Array2::<i64>::from_elem((n, len), self.manifest.transcript.pad_id);
+            .unwrap_or(1)
+            .max(1);
+        let mut ids = Array2::<i64>::zeros((n, len));
         let mut mask = Array2::<i64>::zeros((n, len));
-        for (r, (_, _, enc, _)) in ok.iter().enumerate() {
-            for (c, id) in enc.get_ids().iter().take(max_tokens).enumerate() {
-                ids[[r, c]] = *id as i64;
+        for (r, it) in ok.iter().enumerate() {
+            for (c, f) in it.text.features.iter().enumerate() {
+                ids[[r, c]] = i64::from(f.index);
                 mask[[r, c]] = 1;
             }
         }
@@ -245,33 +314,29 @@ impl Models {
         let text_out = self
             .text
             .run(ort::inputs![
-                "input_ids" => TensorRef::from_array_view(&ids).map_err(rt)?,
-                "attention_mask" => TensorRef::from_array_view(&mask).map_err(rt)?,
+                "feature_ids" => TensorRef::from_array_view(&ids).map_err(rt)?,
+                "feature_mask" => TensorRef::from_array_view(&mask).map_err(rt)?,
             ])
             .map_err(rt)?;
-        let intents = text_out["intent_probabilities"]
-            .try_extract_tensor::<f32>()
-            .map_err(rt)?
-            .1
-            .to_vec();
-        let text_logit = text_out["text_logit"]
-            .try_extract_tensor::<f32>()
-            .map_err(rt)?
-            .1
-            .to_vec();
-        let token_contrib = text_out["token_contributions"]
-            .try_extract_tensor::<f32>()
-            .map_err(rt)?
-            .1
-            .to_vec();
+        let extract = |name: &str| -> Result<Vec<f32>, ScoringError> {
+            Ok(text_out[name]
+                .try_extract_tensor::<f32>()
+                .map_err(rt)?
+                .1
+                .to_vec())
+        };
+        let intents = extract("intent_probabilities")?;
+        let text_logit = extract("text_logit")?;
+        let dnc = extract("do_not_contact")?;
+        let feature_contrib = extract("feature_contributions")?;
         drop(text_out);
         times.text_model += t0.elapsed();
 
         let k = self.manifest.intents.len();
         let f = self.manifest.features.len();
         let mut rows = Array2::<f32>::zeros((n, f));
-        for (r, (_, p, _, _)) in ok.iter().enumerate() {
-            for (c, v) in p.row.iter().enumerate() {
+        for (r, it) in ok.iter().enumerate() {
+            for (c, v) in it.prepared.row.iter().enumerate() {
                 rows[[r, c]] = *v;
             }
             for (j, slot) in self.slots.intents.iter().enumerate() {
@@ -306,7 +371,8 @@ impl Models {
             f,
             intents,
             text_logit,
-            token_contrib,
+            dnc,
+            feature_contrib,
             rows,
             prob,
             contrib,
@@ -315,33 +381,23 @@ impl Models {
 
     fn run_models(
         &mut self,
-        ok: &mut [(usize, Prepared, tokenizers::Encoding, bool)],
+        ok: &[Item],
         times: &mut StageTimes,
     ) -> Result<Vec<ScoredLead>, ScoringError> {
-        let Forward {
-            len,
-            k,
-            f,
-            intents,
-            text_logit,
-            token_contrib,
-            prob,
-            contrib,
-            rows,
-        } = self.forward(ok, times)?;
-        let n = ok.len();
+        let fw = self.forward(ok, times)?;
+        let (len, k, f) = (fw.len, fw.k, fw.f);
         let t0 = Instant::now();
-        let mut out = Vec::with_capacity(n);
-        for (r, (_, p, enc, cut)) in ok.iter().enumerate() {
-            let probability = prob[r] as f64;
-            let reasons = self.reasons(
-                p,
-                enc,
-                rows.row(r).as_slice().unwrap_or_default(),
-                &contrib[r * f..(r + 1) * f],
-                &token_contrib[r * len..(r + 1) * len],
-                text_logit[r] as f64,
-            );
+        let mut out = Vec::with_capacity(ok.len());
+        for (r, it) in ok.iter().enumerate() {
+            let probability = fw.prob[r] as f64;
+            let mut reasons = reasons::lexicon_reasons(&it.hits);
+            reasons.extend(self.reasons(
+                it,
+                fw.rows.row(r).as_slice().unwrap_or_default(),
+                &fw.contrib[r * f..(r + 1) * f],
+                &fw.feature_contrib[r * len..(r + 1) * len],
+                fw.text_logit[r] as f64,
+            ));
             out.push(ScoredLead {
                 probability,
                 score: (probability * 100.0).round().clamp(0.0, 100.0) as u8,
@@ -350,13 +406,15 @@ impl Models {
                         .intents
                         .iter()
                         .enumerate()
-                        .map(|(j, name)| (name.clone(), intents[r * k + j] as f64))
+                        .map(|(j, name)| (name.clone(), fw.intents[r * k + j] as f64))
                         .collect(),
                 ),
+                do_not_contact: fw.dnc[r] as f64,
+                lexicon: it.hits.clone(),
                 model_version: self.manifest.model_version.clone(),
                 reasons,
-                defaulted: p.defaulted.clone(),
-                truncated: p.truncated_chars || *cut,
+                defaulted: it.prepared.defaulted.clone(),
+                truncated: it.text.truncated,
             });
         }
         times.reasons += t0.elapsed();
@@ -370,17 +428,19 @@ impl Models {
     /// feature's contribution (its shape function at the value minus at the
     /// baseline) is exact and sign-consistent. Text enters it through
     /// `text_logit` (and the intent probabilities, reported as features); the
-    /// text model is additive over tokens, so `text_logit`'s contribution is
-    /// split over the phrases in proportion to their token contributions,
+    /// text model is additive over n-gram features, so `text_logit`'s
+    /// contribution is split over them in proportion to their contributions,
     /// scaled by the secant slope of the tabular shape between the baseline
-    /// and the actual `text_logit`. A phrase seen several times is summed.
+    /// and the actual `text_logit`. Each n-gram's share is spread evenly over
+    /// its tokens; a phrase is a run of up to `PHRASE_MAX_TOKENS` consecutive
+    /// tokens of one clause of a customer turn pushing the same way, named by
+    /// its (normalised) tokens. A phrase said several times is summed.
     fn reasons(
         &self,
-        p: &Prepared,
-        enc: &tokenizers::Encoding,
+        it: &Item,
         row: &[f32],
         contrib: &[f32],
-        token_contrib: &[f32],
+        feature_contrib: &[f32],
         text_logit: f64,
     ) -> Vec<Reason> {
         let mut all: Vec<Reason> = Vec::with_capacity(contrib.len() + 8);
@@ -391,7 +451,7 @@ impl Models {
             let value = if spec.source == "text" {
                 format!("{:.2}", row.get(j).copied().unwrap_or(0.0))
             } else {
-                p.shown[j].clone()
+                it.prepared.shown[j].clone()
             };
             all.push(Reason {
                 kind: ReasonKind::Feature,
@@ -404,106 +464,81 @@ impl Models {
         let text_effect = contrib[self.slots.text_logit] as f64;
         if delta.abs() > 1e-6 {
             let slope = text_effect / delta;
-            let mut phrases: HashMap<String, f64> = HashMap::new();
-            for (t, (start, end)) in enc
-                .get_offsets()
-                .iter()
-                .enumerate()
-                .take(token_contrib.len())
-            {
-                let w = token_contrib[t] as f64 * slope;
-                if w == 0.0 {
-                    continue;
-                }
-                if p.prefix_spans.iter().any(|(a, b)| start < b && end > a) {
-                    continue;
-                }
-                if let Some(text) = p.transcript.get(*start..*end) {
-                    let text = text.trim();
-                    // Punctuation alone is not a reason anyone can act on.
-                    if text.chars().any(|c| c.is_alphanumeric()) {
-                        *phrases.entry(text.to_string()).or_default() += w;
-                    }
-                }
-            }
-            all.extend(phrases.into_iter().map(|(name, weight)| Reason {
-                kind: ReasonKind::Phrase,
-                name,
-                value: String::new(),
-                weight,
-            }));
+            all.extend(reasons::phrases(
+                &it.text,
+                feature_contrib,
+                slope,
+                &self.vocab,
+                self.manifest.text_features.unk_id,
+            ));
         }
-        let k = self.reasons_per_side;
-        let mut chosen = Vec::with_capacity(4 * k);
-        for kind in [ReasonKind::Feature, ReasonKind::Phrase] {
-            let mut up: Vec<&Reason> = all
-                .iter()
-                .filter(|r| r.kind == kind && r.weight > 0.0)
-                .collect();
-            let mut down: Vec<&Reason> = all
-                .iter()
-                .filter(|r| r.kind == kind && r.weight < 0.0)
-                .collect();
-            up.sort_by(|a, b| {
-                b.weight
-                    .total_cmp(&a.weight)
-                    .then_with(|| a.name.cmp(&b.name))
-            });
-            down.sort_by(|a, b| {
-                a.weight
-                    .total_cmp(&b.weight)
-                    .then_with(|| a.name.cmp(&b.name))
-            });
-            chosen.extend(up.into_iter().take(k).cloned());
-            chosen.extend(down.into_iter().take(k).cloned());
-        }
-        // Strongest first, whichever way they push.
-        chosen.sort_by(|a, b| {
-            b.weight
-                .abs()
-                .total_cmp(&a.weight.abs())
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        chosen
+        reasons::select(&all, self.reasons_per_side)
     }
 
     /// The raw model outputs for one batch (for the parity test).
     pub fn raw_outputs(&mut self, reqs: &[ScoreRequest]) -> Result<Vec<RawOutputs>, ScoringError> {
         let mut ok = Vec::with_capacity(reqs.len());
+        let mut token_ids = Vec::with_capacity(reqs.len());
         for (i, req) in reqs.iter().enumerate() {
-            let p = prepare(&self.manifest, req)?;
-            let enc = self
-                .tokenizer
-                .encode(p.transcript.as_str(), false)
-                .map_err(|e| ScoringError::Runtime(e.to_string()))?;
-            ok.push((i, p, enc, false));
+            let prepared = prepare(&self.manifest, req)?;
+            let (texts, _) = customer_texts(
+                customer_turns(&req.turns),
+                self.manifest.transcript.max_chars,
+            );
+            let mut full = Vec::with_capacity(texts.len());
+            for text in texts {
+                let enc = self
+                    .tokenizer
+                    .encode_fast(text, false)
+                    .map_err(|e| ScoringError::Runtime(e.to_string()))?;
+                full.push(enc.get_ids().to_vec());
+            }
+            token_ids.push(full);
+            let (turns, cut) = self.tokenize(req)?;
+            ok.push(Item {
+                index: i,
+                prepared,
+                text: self.table.features(&turns, cut),
+                hits: self.lexicon.match_turns(customer_turns(&req.turns)),
+            });
         }
         let fw = self.forward(&ok, &mut StageTimes::default())?;
-        let max_tokens = self.manifest.transcript.max_tokens;
         let (len, k, f) = (fw.len, fw.k, fw.f);
         Ok(ok
             .iter()
+            .zip(token_ids)
             .enumerate()
-            .map(|(r, (_, p, enc, _))| {
-                let l = enc.get_ids().len().min(max_tokens);
+            .map(|(r, (it, ids))| {
+                let l = it.text.features.len();
                 RawOutputs {
-                    transcript: p.transcript.clone(),
-                    input_ids: enc
-                        .get_ids()
+                    customer_token_ids: ids,
+                    feature_ids: it
+                        .text
+                        .features
                         .iter()
-                        .take(max_tokens)
-                        .map(|i| *i as i64)
+                        .map(|f| i64::from(f.index))
                         .collect(),
+                    truncated: it.text.truncated,
                     intent_probabilities: fw.intents[r * k..(r + 1) * k].to_vec(),
                     text_logit: fw.text_logit[r],
-                    token_contributions: fw.token_contrib[r * len..r * len + l].to_vec(),
+                    do_not_contact: fw.dnc[r],
+                    feature_contributions: fw.feature_contrib[r * len..r * len + l].to_vec(),
                     tabular_input: fw.rows.row(r).to_vec(),
                     probability: fw.prob[r],
                     contributions: fw.contrib[r * f..(r + 1) * f].to_vec(),
+                    lexicon_hits: it.hits.clone(),
                 }
             })
             .collect())
     }
+}
+
+/// One valid request of a batch, ready for the models.
+struct Item {
+    index: usize,
+    prepared: Prepared,
+    text: CallText,
+    hits: Vec<LexiconHit>,
 }
 
 /// Intents, most probable first (ties in the manifest's order).
@@ -519,7 +554,8 @@ struct Forward {
     f: usize,
     intents: Vec<f32>,
     text_logit: Vec<f32>,
-    token_contrib: Vec<f32>,
+    dnc: Vec<f32>,
+    feature_contrib: Vec<f32>,
     rows: Array2<f32>,
     prob: Vec<f32>,
     contrib: Vec<f32>,
@@ -528,12 +564,16 @@ struct Forward {
 /// Every model output for one input, as the parity test compares them.
 #[derive(Debug, Clone)]
 pub struct RawOutputs {
-    pub transcript: String,
-    pub input_ids: Vec<i64>,
+    /// Per customer turn (cut to max_chars), every token id.
+    pub customer_token_ids: Vec<Vec<u32>>,
+    pub feature_ids: Vec<i64>,
+    pub truncated: bool,
     pub intent_probabilities: Vec<f32>,
     pub text_logit: f32,
-    pub token_contributions: Vec<f32>,
+    pub do_not_contact: f32,
+    pub feature_contributions: Vec<f32>,
     pub tabular_input: Vec<f32>,
     pub probability: f32,
     pub contributions: Vec<f32>,
+    pub lexicon_hits: Vec<LexiconHit>,
 }

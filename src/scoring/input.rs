@@ -1,5 +1,5 @@
 //! Validation of one lead's scoring input against the manifest's feature
-//! schema, and the transcript rendering the models were trained on.
+//! schema.
 
 use super::manifest::{FeatureSpec, Manifest};
 use super::ScoringError;
@@ -57,10 +57,6 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ScoringError 
 /// The validated, model-ready form of a request.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    pub transcript: String,
-    pub truncated_chars: bool,
-    /// Byte ranges of the speaker prefixes in `transcript`.
-    pub prefix_spans: Vec<(usize, usize)>,
     /// Tabular row with the text-derived slots still zero.
     pub row: Vec<f32>,
     pub defaulted: Vec<String>,
@@ -68,42 +64,12 @@ pub struct Prepared {
     pub shown: Vec<String>,
 }
 
-/// Renders turns exactly as training did: `prefix + text` joined by the
-/// separator, then cut to `max_chars` characters.
-pub fn render_transcript(manifest: &Manifest, turns: &[Turn]) -> (String, bool) {
-    let (text, cut, _) = render_with_prefix_spans(manifest, turns);
-    (text, cut)
-}
-
-/// As [`render_transcript`], also returning the byte ranges of the speaker
-/// prefixes (they are not phrases a customer said).
-pub fn render_with_prefix_spans(
-    manifest: &Manifest,
-    turns: &[Turn],
-) -> (String, bool, Vec<(usize, usize)>) {
-    let t = &manifest.transcript;
-    let mut out = String::new();
-    let mut spans = Vec::with_capacity(turns.len());
-    for (i, turn) in turns.iter().enumerate() {
-        if i > 0 {
-            out.push_str(&t.turn_separator);
-        }
-        let who = match turn.speaker {
-            Speaker::Robot => "robot",
-            Speaker::Customer => "customer",
-        };
-        let start = out.len();
-        out.push_str(&t.speaker_prefixes[who]);
-        spans.push((start, out.len()));
-        out.push_str(&turn.text);
-    }
-    match out.char_indices().nth(t.max_chars) {
-        Some((cut, _)) => {
-            out.truncate(cut);
-            (out, true, spans)
-        }
-        None => (out, false, spans),
-    }
+/// The customer's turn texts in order (what the text model and the lexicon read).
+pub fn customer_turns(turns: &[Turn]) -> impl Iterator<Item = &str> {
+    turns
+        .iter()
+        .filter(|t| t.speaker == Speaker::Customer)
+        .map(|t| t.text.as_str())
 }
 
 fn render_number(v: f64) -> String {
@@ -191,8 +157,6 @@ pub fn prepare(manifest: &Manifest, req: &ScoreRequest) -> Result<Prepared, Scor
             return Err(invalid(name.as_str(), "given twice"));
         }
     }
-    let (transcript, truncated_chars, prefix_spans) =
-        render_with_prefix_spans(manifest, &req.turns);
     let mut row = Vec::with_capacity(manifest.features.len());
     let mut shown = Vec::with_capacity(manifest.features.len());
     let mut defaulted = Vec::new();
@@ -228,9 +192,6 @@ pub fn prepare(manifest: &Manifest, req: &ScoreRequest) -> Result<Prepared, Scor
         shown.push(s);
     }
     Ok(Prepared {
-        transcript,
-        truncated_chars,
-        prefix_spans,
         row,
         defaulted,
         shown,

@@ -4,7 +4,6 @@
 use super::ScoringError;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -12,6 +11,7 @@ pub struct Manifest {
     pub schema_version: u32,
     pub model_version: String,
     pub transcript: TranscriptSpec,
+    pub text_features: TextFeatureSpec,
     pub files: Files,
     pub intents: Vec<String>,
     pub features: Vec<FeatureSpec>,
@@ -25,23 +25,52 @@ pub struct Manifest {
     pub dir: PathBuf,
 }
 
+/// How much of the conversation the text model reads: the customer's turns
+/// only, each tokenized alone.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TranscriptSpec {
-    /// Prefix of each turn by speaker ("robot", "customer").
-    pub speaker_prefixes: HashMap<String, String>,
-    pub turn_separator: String,
-    /// Transcripts are cut to this many characters (Unicode scalar values).
+    /// Customer speech is cut to this many characters (Unicode scalar values) in total.
     pub max_chars: usize,
-    /// Token sequences are cut to this many tokens (the head is kept).
+    /// ... then to this many tokens in total (the head is kept).
     pub max_tokens: usize,
-    pub pad_id: i64,
+}
+
+/// The n-gram features (see `scoring::text`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct TextFeatureSpec {
+    pub ngram_max: usize,
+    pub id_bits: u32,
+    pub unk_id: u32,
+    /// Token ids `[first, end)` that are punctuation (dropped; n-grams bridge them).
+    pub punctuation_ids: [u32; 2],
+    /// The feature of a call with no known n-gram.
+    pub empty_feature: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Files {
     pub tokenizer: FileRef,
+    pub ngrams: NgramFile,
     pub text_model: ModelFile,
     pub tabular_model: ModelFile,
+    pub lexicon: LexiconFile,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NgramFile {
+    pub path: String,
+    pub sha256: String,
+    /// Number of keys (= rows of the text model's weight table).
+    pub features: usize,
+}
+
+/// The compliance lexicon; edited by a bank's compliance team, so a
+/// mismatch says how to record the edit (`training/lexicon.py`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LexiconFile {
+    pub path: String,
+    pub sha256: String,
+    pub version: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,42 +136,50 @@ impl Manifest {
         let mut m: Manifest = serde_json::from_str(&raw)
             .map_err(|e| manifest_err(path, format!("invalid manifest: {e}")))?;
         m.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        if m.schema_version != 1 {
+        if m.schema_version != 2 {
             return Err(manifest_err(
                 path,
-                format!("schema_version {} (this build reads 1)", m.schema_version),
+                format!("schema_version {} (this build reads 2)", m.schema_version),
             ));
         }
-        for (what, f) in [
-            ("tokenizer", &m.files.tokenizer),
+        let files = [
+            (
+                "tokenizer",
+                &m.files.tokenizer.path,
+                &m.files.tokenizer.sha256,
+            ),
+            ("ngrams", &m.files.ngrams.path, &m.files.ngrams.sha256),
             (
                 "text_model",
-                &FileRef {
-                    path: m.files.text_model.path.clone(),
-                    sha256: m.files.text_model.sha256.clone(),
-                },
+                &m.files.text_model.path,
+                &m.files.text_model.sha256,
             ),
             (
                 "tabular_model",
-                &FileRef {
-                    path: m.files.tabular_model.path.clone(),
-                    sha256: m.files.tabular_model.sha256.clone(),
-                },
+                &m.files.tabular_model.path,
+                &m.files.tabular_model.sha256,
             ),
-        ] {
-            let file = m.dir.join(&f.path);
+            ("lexicon", &m.files.lexicon.path, &m.files.lexicon.sha256),
+        ];
+        for (what, rel, want) in files {
+            let file = m.dir.join(rel);
             let bytes =
                 std::fs::read(&file).map_err(|e| manifest_err(&file, format!("{what}: {e}")))?;
             let digest = hex::encode(Sha256::digest(&bytes));
-            if !digest.eq_ignore_ascii_case(&f.sha256) {
-                return Err(manifest_err(
-                    &file,
-                    format!(
-                        "{what}: sha256 {digest} does not match the manifest's {}",
-                        f.sha256
-                    ),
-                ));
+            if digest.eq_ignore_ascii_case(want) {
+                continue;
             }
+            let msg = if what == "lexicon" {
+                format!(
+                    "lexicon: sha256 {digest} does not match the manifest's {want}: the lexicon was \
+                     edited; check it and record the edit with `python3 training/lexicon.py {}` \
+                     (no retraining needed), then restart",
+                    m.dir.display()
+                )
+            } else {
+                format!("{what}: sha256 {digest} does not match the manifest's {want}")
+            };
+            return Err(manifest_err(&file, msg));
         }
         for f in &m.features {
             match f.value_type.as_str() {
@@ -185,13 +222,16 @@ impl Manifest {
                 ));
             }
         }
-        for name in ["robot", "customer"] {
-            if !m.transcript.speaker_prefixes.contains_key(name) {
-                return Err(manifest_err(
-                    path,
-                    format!("transcript.speaker_prefixes has no {name:?}"),
-                ));
-            }
+        let tf = &m.text_features;
+        if tf.ngram_max == 0 || tf.id_bits == 0 || u64::from(tf.id_bits) * tf.ngram_max as u64 > 64
+        {
+            return Err(manifest_err(
+                path,
+                format!(
+                    "text_features: ngram_max {} x id_bits {} does not fit a u64 key",
+                    tf.ngram_max, tf.id_bits
+                ),
+            ));
         }
         Ok(m)
     }

@@ -6,10 +6,14 @@
 
 pub mod engine;
 pub mod input;
+pub mod lexicon;
 pub mod manifest;
+mod reasons;
+pub mod text;
 
 pub use engine::{EngineOptions, Models, RawOutputs, StageTimes};
 pub use input::{FeatureValue, ScoreRequest, Speaker, Turn};
+pub use lexicon::{Lexicon, LexiconHit, LexiconKind};
 pub use manifest::Manifest;
 
 use crate::domain::Reason;
@@ -44,12 +48,18 @@ pub struct ScoredLead {
     pub score: u8,
     /// Intent label → probability, most probable first.
     pub intents: Vec<(String, f64)>,
+    /// The text model's probability that the customer asked not to be
+    /// contacted again.
+    pub do_not_contact: f64,
+    /// Compliance lexicon hits in the customer's turns (they also lead `reasons`).
+    pub lexicon: Vec<LexiconHit>,
     pub model_version: String,
-    /// Top reasons, strongest first either way (log-odds weights).
+    /// Lexicon hits first (weight 0), then the top reasons, strongest first
+    /// either way (log-odds weights).
     pub reasons: Vec<Reason>,
     /// Features that were missing and took the model's default.
     pub defaulted: Vec<String>,
-    /// The transcript was cut (characters or tokens).
+    /// The customer's speech was cut (characters or tokens).
     pub truncated: bool,
 }
 

@@ -11,7 +11,7 @@ pub use watch::{ReferralChange, WithdrawReason};
 use crate::domain::*;
 use crate::routing::offers::OfferEvents;
 use crate::routing::{Destination, IngestRequest, Router, RoutingError};
-use crate::scoring::{Manifest, ScoreRequest, ScoredLead, Scorer, ScoringError};
+use crate::scoring::{LexiconKind, Manifest, ScoreRequest, ScoredLead, Scorer, ScoringError};
 use crate::telemetry::Metrics;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -179,10 +179,28 @@ impl Funnel {
                 .find(|(n, _)| n == name)
                 .map_or(0.0, |(_, p)| *p)
         };
+        let first_hit = |kind: LexiconKind| {
+            scored
+                .lexicon
+                .iter()
+                .find(|h| h.kind == kind)
+                .map(|h| format!("{} ({:?})", h.rule, h.pattern))
+        };
         let signals = Signals {
             asks_for_human: intent("asks_for_human"),
             complaint: intent("complaint"),
+            top_intent: scored
+                .intents
+                .first()
+                .map(|(n, _)| n.clone())
+                .unwrap_or_default(),
             do_not_contact: interaction.do_not_contact,
+            do_not_contact_request: scored.do_not_contact,
+            lexicon: LexiconSignals {
+                complaint: first_hit(LexiconKind::Complaint),
+                do_not_contact: first_hit(LexiconKind::DoNotContact),
+                asks_for_human: first_hit(LexiconKind::AsksForHuman),
+            },
         };
         let decision = self
             .policy

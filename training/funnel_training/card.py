@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import generate as g
+from .card_text import TEMPLATE
 
 
 def _pstar_text() -> str:
@@ -23,10 +24,59 @@ converted ~ Bernoulli(p*)
 ```"""
 
 
+def _hw_section(m) -> str:
+    hw = m["evaluation"].get("handwritten") or {}
+    if not hw:
+        return "No hand-written evaluation set was found."
+    intents = m["intents"]
+    out = []
+    rows = [
+        ("intent macro-F1", lambda h: "%.3f" % h["intent_macro_f1"], ">= 0.85"),
+        ("intent accuracy", lambda h: "%.3f" % h["intent_accuracy"], ""),
+        ("complaint recall, model alone (top intent)", lambda h: _r(h["complaint_recall_model"]), ">= 0.85"),
+        ("complaint recall, model or lexicon", lambda h: _r(h["complaint_recall_with_lexicon"]), "= 1.00"),
+        ("complaints routed outside sales (policy)", lambda h: _r(h["complaint_routed_outside_sales"]), "= 1.00"),
+        ("do-not-contact recall, model alone (p >= 0.5)", lambda h: _r(h["dnc_recall_model"]), ">= 0.85"),
+        ("do-not-contact recall, model or lexicon", lambda h: _r(h["dnc_recall_with_lexicon"]), "= 1.00"),
+        ("do-not-contact false alarms (model / with lexicon)",
+         lambda h: "%d / %d" % (h["dnc_false_alarms_model"], h["dnc_false_alarms_with_lexicon"]), ""),
+        ("asks_for_human recall, model alone (top intent)", lambda h: _r(h["asks_for_human_recall_model"]), ">= 0.90"),
+        ("asks_for_human recall, model or lexicon", lambda h: _r(h["asks_for_human_recall_with_lexicon"]), ""),
+        ("tier agreement where labelled", lambda h: "%.3f (n = %d)" % (h["tier_agreement"], h["tier_labelled"]), ">= 0.90"),
+    ]
+    splits = [s for s in ("test", "dev") if s in hw]
+    out.append("| metric | " + " | ".join("%s (n = %d)" % (s, hw[s]["n"]) for s in splits) + " | bar (test) |")
+    out.append("|---|" + "---|" * len(splits) + "---|")
+    for name, f, bar in rows:
+        out.append("| %s | %s | %s |" % (name, " | ".join(f(hw[s]) for s in splits), bar))
+    for s in splits:
+        h = hw[s]
+        out.append("")
+        out.append("Intent confusion, hand-written **%s** (rows true, columns predicted):" % s)
+        out.append("")
+        out.append("| true \\ predicted | " + " | ".join(intents) + " |")
+        out.append("|---|" + "---|" * len(intents))
+        for i, row in enumerate(h["intent_confusion"]):
+            out.append("| %s | %s |" % (intents[i], " | ".join(str(v) for v in row)))
+        tiers = ["high", "medium", "low", "service_followup", "suppressed"]
+        out.append("")
+        out.append("Tiers, hand-written **%s** (rows the reviewer's tier, columns what the service would do):" % s)
+        out.append("")
+        out.append("| reviewer \\ service | " + " | ".join(tiers) + " |")
+        out.append("|---|" + "---|" * len(tiers))
+        for i, row in enumerate(h["tier_confusion"]):
+            out.append("| %s | %s |" % (tiers[i], " | ".join(str(v) for v in row)))
+    return "\n".join(out)
+
+
+def _r(x):
+    return "%.3f (%d/%d)" % (x["recall"], x["found"], x["n"])
+
+
 def render(m: dict, synthetic: bool, dropped) -> str:
     e = m["evaluation"]
     f = m["files"]
-    total = sum(x["bytes"] for x in f.values())
+    total = sum(x["bytes"] for k, x in f.items() if k != "lexicon")
     conf = "\n".join("| %s | %s |" % (m["intents"][i], " | ".join(str(v) for v in row))
                      for i, row in enumerate(e["intent_confusion"]))
     orc = "roc_auc_oracle" in e
@@ -41,25 +91,53 @@ def render(m: dict, synthetic: bool, dropped) -> str:
     if orc:
         fig.append("| ECE, 10 equal-width bins, against p* | %.4f | 0 |" % e["ece_vs_p_star"])
     fig.append("| ROC AUC of text_logit alone | %.4f | |" % e["text_only_roc_auc"])
+    if "dnc_recall" in e:
+        fig.append("| do-not-contact head: recall / false-alarm rate (p >= 0.5) | %.4f / %.4f | |" % (
+            e["dnc_recall"], e["dnc_false_alarm_rate"]))
     buckets = "\n".join("| %s | %s | %.1f %% | %.1f %% |" % (
         k, {"high": "p >= %.3f" % m["buckets"]["high"],
             "medium": "%.3f <= p < %.3f" % (m["buckets"]["medium"], m["buckets"]["high"]),
             "low": "p < %.3f" % m["buckets"]["medium"]}[k],
         100 * e["buckets"][k]["share"], 100 * e["buckets"][k]["conversion_rate"]) for k in ("high", "medium", "low"))
     mono = ", ".join("`%s`" % x["name"] for x in m["features"] if x.get("monotone"))
-    data = (f"""Synthetic. `training/funnel_training/generate.py` writes robot-customer calls about six products
-(wealth, fund, deposit, insurance, credit_card, loan): about 85 % Chinese and 15 % English, speakers `robot`
-and `customer`, each turn with `offset_ms`. The robot follows scripted openings, pitches (with product
-details filled in), answers and closings; the customer's turns come from phrase banks per intent
-(`interested`, `asks_for_human`, `call_back_later`, `not_interested`, `complaint`, `no_answer`) with buying
-signals (questions about yield, term, minimum, how to buy; "I have money maturing"), hesitations, off-topic
-turns, one-word back-channels, mixed intents (e.g. interested but busy) and short ambiguous closings
-("再说吧"). Customer turns get simulated ASR noise (homophone substitutions, dropped characters or words),
-fillers (嗯, 呃, 那个, uh) and code-switching. Customer features are drawn with realistic dependencies (AUM
-rises with age, logins fall with age, responses are binomial in contacts); the intent depends mildly on the
-same features. Held-out transcripts: median {e['transcript_chars_median']:.0f} characters (p5
-{e['transcript_chars_p5']:.0f}, p95 {e['transcript_chars_p95']:.0f}), median call {e['duration_s_median']:.0f} s
-(p5 {e['duration_s_p5']:.0f} s, p95 {e['duration_s_p95']:.0f} s), English share {100 * e['share_english']:.1f} %.
+    lx = f["lexicon"]
+    return TEMPLATE.format(
+        version=m["model_version"], created_by=m["created_by"], vocab=f["tokenizer"]["vocab_size"],
+        n_feat=f["ngrams"]["features"], feat_mean=e["features_per_call_mean"], feat_p95=e["features_per_call_p95"],
+        max_chars=m["transcript"]["max_chars"], max_tokens=m["transcript"]["max_tokens"],
+        trunc=100 * e["share_truncated"], n_inputs=len(m["features"]), mono=mono, data=_data(m, synthetic),
+        figures="\n".join(fig), f1=e["intent_macro_f1"], acc=e["intent_accuracy"],
+        intents=" | ".join(m["intents"]), sep="---|" * len(m["intents"]), conf=conf, buckets=buckets,
+        hw=_hw_section(m), chosen=m["buckets"].get("chosen", ""), lex_version=lx["version"], lex_rules=lx["rules"], lex_patterns=lx["patterns"],
+        tok_mb=f["tokenizer"]["bytes"] / 1e6, ngram_mb=f["ngrams"]["bytes"] / 1e6, text_mb=f["text_model"]["bytes"] / 1e6,
+        tab_kb=f["tabular_model"]["bytes"] / 1e3, total_mb=total / 1e6, golden=m["fixtures"]["golden"]["records"],
+        sample=m["fixtures"]["holdout_sample"]["records"])
+
+
+def _data(m, synthetic):
+    e = m["evaluation"]
+    if not synthetic:
+        return (f"Trained on `{m['training_data']['source']}` ({m['training_data']['records']} records, shuffled with "
+                f"the seed, split {m['training_data']['text_train']} / {m['training_data']['tabular_train']} / "
+                f"{m['training_data']['holdout']} for text model / tabular model / held-out).")
+    return f"""Synthetic. `training/funnel_training/generate.py` (latent model, features, records) and `dialogue.py`
+(turns) write robot-customer calls about six products, about {100 * e['share_english']:.0f} % in English. The
+customer's turns carry the intent and come from phrase banks written for the generator (`cust_zh.py`,
+`cust_en.py`; never from the hand-written set), combined from parts, so each intent has thousands of
+distinct turns: reactions, commitments and product questions (interested); reasons plus requests for a
+person, a relationship manager or a branch meeting (asks_for_human); a busy context plus a time
+(call_back_later); refusals plus reasons (not_interested); grievances (mis-selling, fees, harassment,
+privacy, collection, service failures) plus escalations (投诉, 12378, 金融监管总局, regulator, ombudsman) or
+subtle complaints with no such word (complaint); carrier messages, voicemail, bad lines, someone else,
+wrong numbers, IVRs, background noise, silence (no_answer). Regional flavour (粤, 川渝, 东北, 京津, 陕,
+Singapore/UK English) sits in the banks. {100 * 0.22:.0f} % of refusals and {100 * 0.30:.0f} % of complaints carry an
+explicit do-not-contact request (label `do_not_contact_request`). The robot's lines (openings, pitches with
+product details, answers to product questions, neutral acknowledgements) do not depend on the intent in
+{100 - 15} % of calls. Customer turns get ASR-like noise (homophones, dropped characters, stutters, fillers),
+full-width, half-width, spaced or no punctuation, code-switching, off-topic turns and back-channels.
+Held-out calls: median {e['transcript_chars_median']:.0f} characters (p5 {e['transcript_chars_p5']:.0f},
+p95 {e['transcript_chars_p95']:.0f}), customer speech median {e['customer_chars_median']:.0f} characters, median
+call {e['duration_s_median']:.0f} s.
 
 The label "converted within 30 days" is drawn from a latent probability p* (kept per record as
 `label.p_star`), additive on the logit scale in features and text:
@@ -68,83 +146,5 @@ The label "converted within 30 days" is drawn from a latent probability p* (kept
 
 The text part of p* counts the cues as generated; ASR noise can hide them, so part of p* is not
 recoverable from the transcript. Records {m['training_data']['records']}: {m['training_data']['text_train']}
-train the tokenizer and text model, {m['training_data']['tabular_train']} the tabular model (on the text model's
-outputs, so it never sees in-sample text scores), {m['training_data']['holdout']} are held out."""
-            if synthetic else
-            f"""Trained on `{m['training_data']['source']}` ({m['training_data']['records']} records, shuffled with the
-seed, split {m['training_data']['text_train']} / {m['training_data']['tabular_train']} /
-{m['training_data']['holdout']} for text model / tabular model / held-out).""")
-    return f"""# funnel model card — {m['model_version']}
-
-Generated by `{m['created_by']}`; do not edit by hand (re-run `training/run.sh`).
-
-## What it does
-Scores one robot-customer conversation for the lead funnel:
-
-1. `tokenizer.json` — BPE tokenizer (vocab {f['tokenizer']['vocab_size']}) trained on the transcripts; NFKC +
-   lowercase, splits on whitespace, punctuation (incl. ，。？！：) and digits, keeps runs of CJK characters
-   together so frequent Chinese words and phrases are single tokens (mean {e['tokens_per_call_mean']:.1f}
-   tokens per call, p95 {e['tokens_per_call_p95']:.0f}; {100 * e['share_truncated_tokens']:.2f} % of calls exceed
-   {m['transcript']['max_tokens']} tokens and are cut, keeping the head).
-2. `text.onnx` — hashed unigrams and bigrams of token ids → seven linear heads (scikit-learn logistic
-   regressions): softmax intent probabilities and `text_logit`, a text-only conversion logit.
-   `token_contributions` give each token's exact share of `text_logit`.
-3. `tabular.onnx` — an additive logistic scorecard (GAM) over {len(m['features'])} inputs: customer features,
-   call metadata, turn count, product and the text outputs. Piecewise-constant shapes for integer features,
-   piecewise-linear for continuous ones, one-hot categories; fitted by scikit-learn logistic regression with
-   light L2. Monotone non-decreasing by construction: {mono}. `contributions` are exact: logit(probability) =
-   baseline_logit + sum of contributions, each measured from the feature's `baseline` in the manifest.
-
-## Data
-{data}
-
-## Held-out figures
-{chr(10).join(fig)}
-
-Intent macro-F1 **{e['intent_macro_f1']:.4f}** (accuracy {e['intent_accuracy']:.4f}). Confusion matrix (rows
-true, columns predicted):
-
-| true \\ predicted | {' | '.join(m['intents'])} |
-|---|{'---|' * len(m['intents'])}
-{conf}
-
-Buckets (default thresholds in the manifest; chosen on the tabular training split for ~{100 * 0.125:.1f} % high
-and ~30 % medium):
-
-| bucket | rule | share of leads | conversion rate |
-|---|---|---|---|
-{buckets}
-
-Sizes: tokenizer.json {f['tokenizer']['bytes'] / 1e6:.2f} MB, text.onnx {f['text_model']['bytes'] / 1e6:.2f} MB,
-tabular.onnx {f['tabular_model']['bytes'] / 1e3:.1f} kB; total {total / 1e6:.2f} MB. Fixtures: `golden.jsonl`
-({m['fixtures']['golden']['records']} held-out records with every intermediate output, for parity tests within
-1e-5) and `holdout_sample.jsonl` ({m['fixtures']['holdout_sample']['records']} held-out records, the first ones
-of the held-out split, as many as fit in 3 MB).
-
-## Intended use and limits
-- Ranks and routes leads from AI outbound calls (high → branch manager, medium → remote wealth manager,
-  low → incubation pool). It is a prioritisation aid, not a credit or suitability decision: the
-  rules that beat the score (asks for a human, complaint, do-not-contact, product qualification) live in
-  the service.
-- The shipped models are trained on **synthetic** data only. The figures above say the pipeline recovers a
-  known latent model; they say nothing about a real bank's customers. Retrain on the bank's own export
-  before any real use, and watch calibration per campaign and per product.
-- The text model is a bag of n-grams: it sees phrases, not meaning; negation, sarcasm and long-range
-  context are only caught when a phrase pattern carries them. Dialects and ASR quality differ between
-  vendors: re-train the tokenizer and text model on the bank's transcripts.
-- Reasons are exact decompositions of this additive model (and, for text, of `text_logit`), not causal
-  effects. Features such as age band must be reviewed against the bank's fairness and consumer-protection
-  rules before use.
-- Monotone shapes ({mono}) are guaranteed; other shapes are whatever the data says.
-
-## Retraining on a bank's export
-```
-training/run.sh --input their.jsonl            # writes models/ (add --out DIR to write elsewhere)
-```
-One JSON object per line in the same record format as the generator (`interaction_id`, `customer_id`,
-`campaign_id`, `region_id`, `branch_id`, `product`, `do_not_contact`, `turns` [{{speaker, text,
-offset_ms}}], `features`, `call`, `label` {{`intent`, `converted`}}); missing customer/call features take the
-manifest defaults; `label.p_star` is optional (without it the oracle figures are omitted). The records are
-shuffled with the seed and split 35 / 45 / 20 % into text-train / tabular-train / held-out; the same code
-trains the tokenizer, both models, thresholds, golden fixtures and this card.
-"""
+train the tokenizer vocabulary, n-gram table and text model, {m['training_data']['tabular_train']} the tabular
+model (on the text model's outputs), {m['training_data']['holdout']} are held out."""

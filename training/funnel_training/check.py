@@ -7,8 +7,9 @@ Must match:
     the sha256 recorded in the committed manifest;
   - manifest.json: every field equal, numbers in "evaluation" within TOLERANCE;
   - golden.jsonl: same cases, records and token ids; numbers within TOLERANCE;
-  - holdout_sample.jsonl: byte-identical.
-Exit status 1 with one line per mismatch.
+  - holdout_sample.jsonl: byte-identical;
+  - lexicon.json (hand-edited, not generated): its sha256 recorded in the committed manifest.
+Exit status 1 with one line per mismatch, and a hint when only the lexicon explains them.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import os
 import sys
 
 TOLERANCE = 1e-6          # absolute, for evaluation figures and golden floats
-MODEL_FILES = ("tokenizer.json", "text.onnx", "tabular.onnx")
+MODEL_FILES = ("tokenizer.json", "ngrams.bin", "text.onnx", "tabular.onnx")
 
 
 def sha(path):
@@ -74,18 +75,30 @@ def main(committed, fresh):
     diff(gc, gf, "golden", problems, TOLERANCE)
     if sha(os.path.join(committed, "holdout_sample.jsonl")) != sha(os.path.join(fresh, "holdout_sample.jsonl")):
         problems.append("holdout_sample.jsonl differs")
-    return report(problems)
+    hints = []
+    lex_path = os.path.join(committed, "lexicon.json")
+    if os.path.exists(lex_path) and recorded.get("lexicon.json") != sha(lex_path):
+        problems.insert(0, "lexicon.json: sha256 %s is not the one in the committed manifest" % sha(lex_path))
+        hints.append("models/lexicon.json was edited: check it and record it with `python3 training/lexicon.py models/`")
+    lexicon_only = lambda p: any(k in p for k in (".handwritten", "manifest.buckets", "manifest.files.lexicon",
+                                                  "lexicon_hits", "lexicon.json"))
+    if problems and all(lexicon_only(p) for p in problems):
+        hints.append("only figures that depend on the lexicon differ (model files are byte-identical): run "
+                     "`training/run.sh` to refresh the manifest, the model card and the fixtures, and commit them")
+    return report(problems, hints)
 
 
-def report(problems):
+def report(problems, hints=()):
     if problems:
         print("CHECK FAILED: regenerated models differ from the committed ones:")
         for p in problems[:50]:
             print("  - " + p)
         if len(problems) > 50:
             print("  ... and %d more" % (len(problems) - 50))
+        for h in hints:
+            print("HINT: " + h)
         return 1
-    print("CHECK OK: tokenizer.json, text.onnx, tabular.onnx byte-identical; manifest, evaluation "
+    print("CHECK OK: tokenizer.json, ngrams.bin, text.onnx, tabular.onnx byte-identical; manifest, evaluation "
           "(tolerance %g), golden.jsonl and holdout_sample.jsonl match" % TOLERANCE)
     return 0
 

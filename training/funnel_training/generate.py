@@ -14,7 +14,7 @@ import json
 import math
 import random
 
-from . import phrases_en, phrases_zh
+from . import dialogue, phrases_en, phrases_zh
 from .schema import CHANNELS, INTENTS, PRODUCTS, RISK_ASSESSMENT
 
 REGIONS = {
@@ -24,7 +24,7 @@ REGIONS = {
     "west": ["west-cd-jinjiang", "west-cq-yuzhong", "west-xa-yanta"],
 }
 REGION_WEIGHTS = {"east": 0.32, "north": 0.26, "south": 0.27, "west": 0.15}
-ENGLISH_SHARE = 0.15
+ENGLISH_SHARE = 0.2
 
 # ---------------------------------------------------------------- latent model
 # logit p* = P_BASE + sum of the terms below (all additive, see p_star_logit).
@@ -41,8 +41,8 @@ P_CHANNEL = {"outbound_voice": 0.0, "inbound_voice": 0.50, "chat": 0.20}
 P_HOUR_EVENING = 0.15    # hour 19..21
 P_HOUR_LUNCH = -0.10     # hour 12..13
 P_PRODUCT = {"wealth": 0.0, "fund": -0.20, "deposit": 0.30, "insurance": -0.50, "credit_card": 0.10, "loan": -0.30}
-P_INTENT = {"interested": 1.60, "asks_for_human": 1.10, "call_back_later": 0.20,
-            "not_interested": -1.40, "complaint": -2.50, "no_answer": -1.00}
+P_INTENT = {"interested": 1.80, "asks_for_human": 1.40, "call_back_later": -0.60,
+            "not_interested": -2.40, "complaint": -3.00, "no_answer": -2.60}
 P_POS_CUE = 0.40         # * min(buying signals, 3)
 P_NEG_CUE = -0.35        # * min(hesitation cues, 2)
 
@@ -156,182 +156,6 @@ def product_details(r, L: Lang, product: str, f: dict, hour: int) -> dict:
     return d
 
 
-def cue_pool(L: Lang, product: str):
-    g = L.m.POS_GENERIC
-    spec = L.m.POS_PRODUCT.get(product, [])
-    if product in ("wealth", "fund", "deposit"):
-        return list(g) + list(spec)
-    return [g[3], g[4], g[5]] + list(spec) * 2
-
-
-def asr_noise(r, L: Lang, text: str, level: float, voice: bool) -> str:
-    """Simulated ASR errors on a customer turn: homophones, dropped chars/words, fillers, code switching."""
-    m = L.m
-    if L.zh:
-        if r.random() < 0.12:
-            text = text.replace("手机银行", "APP")
-        if level > 0:
-            out = []
-            for ch in text:
-                u = r.random()
-                if ch in m.HOMOPHONES and u < level:
-                    alts = m.HOMOPHONES[ch]
-                    out.append(alts[r.randrange(len(alts))])
-                elif "\u4e00" <= ch <= "\u9fff" and u > 1.0 - level * 0.35:
-                    continue
-                else:
-                    out.append(ch)
-            text = "".join(out)
-        if voice and r.random() < 0.28:
-            text = r.choice(m.FILLERS) + text
-    else:
-        if level > 0:
-            words = []
-            for w in text.split(" "):
-                key = w.strip(".,?!").lower()
-                u = r.random()
-                if key in m.HOMOPHONES and u < level * 2.5:
-                    words.append(w.lower().replace(key, r.choice(m.HOMOPHONES[key])))
-                elif u > 1.0 - level * 0.4 and len(words) > 0:
-                    continue
-                else:
-                    words.append(w)
-            text = " ".join(words)
-        if voice and r.random() < 0.28:
-            f = r.choice(m.FILLERS)
-            text = f + text[:1].lower() + text[1:] if text[:1].isupper() and not text.startswith("I ") else f + text
-    return text if text.strip() else ("嗯" if L.zh else "Mm.")
-
-
-def decisive_line(r, L: Lang, intent: str, mixed: bool) -> str:
-    spec = L.m.DECISIVE[intent]
-    core = r.choice(spec["core"])
-    lead, tail = r.choice(spec["lead"]), r.choice(spec["tail"])
-    if mixed:
-        mx = r.choice(L.m.MIXED[intent])
-        sep = "，" if L.zh else ", "
-        if intent == "interested":
-            core = core + sep + mx
-        elif intent == "complaint":
-            core = mx + ("" if L.zh else " ") + core
-        else:
-            core = mx + sep + core if intent != "not_interested" else mx + ("" if L.zh else " ") + core
-    s = lead + core + tail
-    if not L.zh:
-        s = s[:1].upper() + s[1:]
-        if s[-1] not in ".!?":
-            s += "."
-    return s
-
-
-def build_turns(r, L: Lang, product: str, intent: str, d: dict, channel: str):
-    """Returns (list of (speaker, text)), n_pos, n_neg.  n_pos/n_neg are the cues p* counts."""
-    m = L.m
-    voice = channel != "chat"
-    level = 0.0 if channel == "chat" else [0.0, 0.02, 0.04, 0.07, 0.10][_w(r, [0.25, 0.30, 0.25, 0.14, 0.06])]
-    turns = []
-
-    def R(s):
-        turns.append(("robot", _fmt(s, d)))
-
-    def C(s):
-        turns.append(("customer", asr_noise(r, L, _fmt(s, d), level, voice)))
-
-    R(r.choice(m.OPENINGS))
-    if intent == "no_answer":
-        kind = ["wrong_person", "family", "unclear"][_w(r, [0.3, 0.2, 0.5])]
-        cust, rob = m.NO_ANSWER[kind]
-        if kind == "unclear":
-            for k in range(r.randint(2, 4)):
-                C(r.choice(cust))
-                if k == 1 and r.random() < 0.5:
-                    R(r.choice(m.INTRO_AFTER_WHO) + r.choice(m.PITCH[product]) + r.choice(
-                        m.PITCH_END.get(product, m.PITCH_END["default"])))
-                    C(r.choice(m.NO_ANSWER_MUMBLE))
-                R(r.choice(rob))
-            if r.random() < 0.5:
-                C(r.choice(m.NO_ANSWER_MUMBLE))
-            R(r.choice(m.NO_ANSWER_END))
-        else:
-            C(r.choice(cust))
-            if r.random() < 0.4:
-                R(r.choice(["请问您是{s}{t}本人吗？", "不好意思，请问这是{s}{t}的电话吗？"] if L.zh else
-                           ["Is this {t} {s}'s phone?", "Sorry, is {t} {s} available?"]))
-                C(r.choice(cust))
-            R(r.choice(rob))
-            if r.random() < 0.5:
-                C(r.choice(m.FINAL))
-        return turns, 0, 0
-
-    # identity and pitch
-    if r.random() < 0.2:
-        C(r.choice(m.IDENTITY_WHO))
-        intro = r.choice(m.INTRO_AFTER_WHO)
-    else:
-        C(r.choice(m.IDENTITY_YES))
-        intro = ""
-    ends = m.PITCH_END.get(product, m.PITCH_END["default"])
-    if r.random() < (0.6 if L.zh else 0.12):
-        qq, qa = r.choice(m.QUALIFY)
-        R(r.choice(m.PITCH_PREFIX) + r.choice(qq))
-        C(r.choice(qa))
-    detail = r.choice(m.PITCH_DETAIL[product]) if (L.zh and r.random() < 0.9) else ""
-    R(intro + r.choice(m.PITCH_PREFIX) + r.choice(m.PITCH[product]) + detail + r.choice(ends))
-
-    # body moves
-    n_pos = {"interested": [0, 1, 2, 3], "asks_for_human": [0, 1, 2], "call_back_later": [0, 1, 2],
-             "not_interested": [0, 1], "complaint": [0]}[intent]
-    n_pos = n_pos[_w(r, {"interested": [0.15, 0.40, 0.30, 0.15], "asks_for_human": [0.45, 0.40, 0.15],
-                         "call_back_later": [0.55, 0.33, 0.12], "not_interested": [0.75, 0.25],
-                         "complaint": [1.0]}[intent])]
-    n_neg = [0, 1, 2][_w(r, {"interested": [0.75, 0.25, 0.0], "asks_for_human": [0.6, 0.35, 0.05],
-                            "call_back_later": [0.55, 0.35, 0.10], "not_interested": [0.45, 0.40, 0.15],
-                            "complaint": [0.85, 0.15, 0.0]}[intent])]
-    n_off = [0, 1, 2][_w(r, [0.55, 0.33, 0.12])]
-    moves = ["pos"] * n_pos + ["neg"] * n_neg + ["off"] * n_off
-    r.shuffle(moves)
-    if r.random() < 0.6:
-        moves.insert(0, "bc")
-    if r.random() < 0.2:
-        moves.insert(r.randint(0, len(moves)), "bc")
-    pool = cue_pool(L, product)
-    used = set()
-    for mv in moves:
-        if mv == "pos":
-            choices = [i for i in range(len(pool)) if i not in used]
-            i = r.choice(choices)
-            used.add(i)
-            qs, ans = pool[i]
-            C(r.choice(qs))
-            R(r.choice(ans))
-        elif mv == "neg":
-            C(r.choice(m.NEG_CUES))
-            R(r.choice(m.NEG_REPLY))
-        elif mv == "off":
-            q, ans = r.choice(m.OFF_TOPIC)
-            C(q)
-            R(r.choice(ans))
-        else:
-            C(r.choice(m.BACKCHANNEL))
-            R(r.choice(m.BC_REPLY))
-
-    if r.random() < 0.12:
-        C(r.choice(m.AMBIGUOUS[intent]))
-    else:
-        C(decisive_line(r, L, intent, r.random() < 0.28))
-    if intent == "not_interested" and r.random() < 0.3:
-        R(r.choice(m.RETRY))
-        C(r.choice(m.REFUSE_AGAIN))
-    if intent in m.FOLLOWUP and r.random() < (0.6 if intent == "call_back_later" else 0.4):
-        rq, ca = m.FOLLOWUP[intent]
-        R(r.choice(rq))
-        C(r.choice(ca))
-    R(r.choice(m.CLOSING[intent] if r.random() < 0.6 else m.CLOSING["generic"]))
-    if r.random() < 0.55:
-        C(r.choice(m.FINAL))
-    return turns, n_pos, n_neg
-
-
 def timed(r, L: Lang, turns, channel):
     """Attach offset_ms: speaking time proportional to length plus response latencies."""
     t = r.randint(300, 1500)
@@ -361,7 +185,7 @@ def generate_record(seed: int, i: int) -> dict:
     intent = sample_intent(r, f, call, product)
     L = EN if r.random() < ENGLISH_SHARE else ZH
     d = product_details(r, L, product, f, hour)
-    raw, n_pos, n_neg = build_turns(r, L, product, intent, d, channel)
+    raw, n_pos, n_neg, dnc = dialogue.build_turns(r, L.zh, product, intent, d, channel)
     turns, end_ms = timed(r, L, raw, channel)
     call["duration_s"] = round(end_ms / 1000.0, 1)
     z = p_star_logit(f, call, product, intent, n_pos, n_neg)
@@ -381,7 +205,8 @@ def generate_record(seed: int, i: int) -> dict:
         "features": f,
         "call": call,
         "label": {"intent": intent, "converted": converted, "p_star": round(p, 6),
-                  "language": "zh" if L.zh else "en", "buying_signals": n_pos, "hesitations": n_neg},
+                  "do_not_contact_request": dnc, "language": "zh" if L.zh else "en",
+                  "buying_signals": n_pos, "hesitations": n_neg},
     }
 
 

@@ -7,7 +7,6 @@ manifest, model card, golden fixtures.
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import json
 import math
@@ -19,30 +18,33 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from . import card, evaluate, generate, tabular_model, text_model
-from .schema import (CATEGORIES, FEATURES, FEATURE_NAMES, INTENTS, MAX_CHARS, MAX_TOKENS, PAD_ID,
-                     SPEAKER_PREFIXES, TURN_SEPARATOR, render_transcript, tabular_row)
-from .tokenizer import train_tokenizer
+from . import card, evaluate, features, fixtures, generate, handwritten, lexicon, tabular_model, text_model
+from .schema import (CATEGORIES, FEATURES, FEATURE_NAMES, INTENTS, MAX_CHARS, MAX_TOKENS, UNK_ID, customer_turns,
+                     tabular_row)
+from .tokenizer import build_tokenizer, punctuation_range
 
-MODEL_VERSION = "funnel-2026.11.1"
+MODEL_VERSION = "funnel-2026.11.2"
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_LEXICON = os.path.join(os.path.dirname(HERE), "models", "lexicon.json")
+DEFAULT_HANDWRITTEN = os.path.join(HERE, "eval", "handwritten.jsonl")
+MIN_CALLS = 2                   # an n-gram is a feature if seen in at least this many text-train calls
 DEFAULT_SEED = 20261124
 DEFAULT_N = 100_000
 SPLIT = (0.35, 0.45)            # text-train, tabular-train; the rest is held out
-VOCAB_SIZE = 8000
-C_INTENT, C_CONV, C_TAB = 1.0, 0.5, 0.5
+C_INTENT, C_CONV, C_DNC, C_TAB = 1.0, 0.5, 1.0, 0.5
 HIGH_SHARE, MEDIUM_SHARE = 0.125, 0.30
-N_GOLDEN, N_HOLDOUT_SAMPLE = 200, 2000
-SAMPLE_MAX_BYTES = 3_000_000
+N_GOLDEN = 200
 ROUND = 6
+MODEL_FILES = ("tokenizer.json", "ngrams.bin", "text.onnx", "tabular.onnx")
 
 BARS = {  # name: (description, test)
     "intent_macro_f1": ("intent macro-F1 >= 0.90", lambda e: e["intent_macro_f1"] >= 0.90),
     "oracle_auc": ("oracle ROC AUC in [0.80, 0.92]", lambda e: 0.80 <= e["roc_auc_oracle"] <= 0.92),
     "ece_vs_p_star": ("ECE (10 bins) vs p* <= 0.02", lambda e: e["ece_vs_p_star"] <= 0.02),
     "auc_gap": ("ROC AUC within 0.02 of oracle", lambda e: e["roc_auc_oracle"] - e["roc_auc"] <= 0.02),
-    "bucket_high": ("high bucket share in [0.10, 0.15]", lambda e: 0.10 <= e["buckets"]["high"]["share"] <= 0.15),
-    "bucket_medium": ("medium bucket share in [0.25, 0.35]",
-                      lambda e: 0.25 <= e["buckets"]["medium"]["share"] <= 0.35),
+    "bucket_high": ("high bucket share in [0.05, 0.20]", lambda e: 0.05 <= e["buckets"]["high"]["share"] <= 0.20),
+    "bucket_medium": ("medium bucket share in [0.10, 0.35]",
+                      lambda e: 0.10 <= e["buckets"]["medium"]["share"] <= 0.35),
 }
 
 T0 = time.time()
@@ -62,12 +64,6 @@ def session(path):
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-
-
-def dump_jsonl(path, rows):
-    with open(path, "w", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def rnd(x):
@@ -108,72 +104,18 @@ def load_records(args):
     return recs[:a], recs[a:b], recs[b:]
 
 
-def encode(tok, texts):
-    return [np.asarray(e.ids[:MAX_TOKENS], dtype=np.int64) for e in tok.encode_batch(texts)]
-
-
-# ------------------------------------------------------------------ golden edge cases
-def edge_cases(holdout):
-    """Hand-made edge records derived from held-out ones."""
-    def has_cjk(r):
-        return any("\u4e00" <= ch <= "\u9fff" for t in r["turns"] for ch in t["text"])
-
-    zh_all = [r for r in holdout if has_cjk(r)] or holdout
-    en_all = [r for r in holdout if not has_cjk(r)] or holdout
-    zh = lambda i: zh_all[i % len(zh_all)]
-    en = lambda i: en_all[i % len(en_all)]
-    cases = []
-
-    short = copy.deepcopy(next((r for r in zh_all if r["label"]["intent"] == "no_answer"), zh(0)))
-    short["turns"] = [{"speaker": "robot", "text": "您好，请问是王先生吗？", "offset_ms": 600},
-                      {"speaker": "customer", "text": "喂？", "offset_ms": 4100}]
-    short.setdefault("call", {})["duration_s"] = 5.0
-    short["interaction_id"] = str(short.get("interaction_id", "golden")) + "-short"
-    cases.append(("very_short", short))
-
-    one = copy.deepcopy(zh(1))
-    one["turns"] = [{"speaker": "customer", "text": "", "offset_ms": 0}]
-    one["interaction_id"] = str(one.get("interaction_id", "golden")) + "-empty-turn"
-    cases.append(("single_empty_turn", one))
-
-    def concat(base, others, tag):
-        rec = copy.deepcopy(base)
-        t_off = rec["turns"][-1]["offset_ms"]
-        for o in others:
-            for t in o["turns"]:
-                rec["turns"].append({"speaker": t["speaker"], "text": t["text"], "offset_ms": t_off + 2000 + t["offset_ms"]})
-            t_off = rec["turns"][-1]["offset_ms"]
-        rec.setdefault("call", {})["duration_s"] = round(t_off / 1000.0 + 3.0, 1)
-        rec["interaction_id"] = str(rec.get("interaction_id", "golden")) + tag
-        return rec
-
-    cases.append(("long_truncated_tokens", concat(zh(2), [zh(3), zh(4), zh(5)], "-long")))
-    cases.append(("long_truncated_chars", concat(zh(6), [zh(i) for i in range(7, 20)], "-verylong")))
-    for i in range(3):
-        cases.append(("english_only", copy.deepcopy(en(i))))
-    miss = copy.deepcopy(zh(20))
-    for k in ("digital_logins_30d", "risk_assessment", "past_campaign_responses"):
-        miss.setdefault("features", {}).pop(k, None)
-    miss.setdefault("call", {}).pop("hour_of_day", None)
-    miss["interaction_id"] = str(miss.get("interaction_id", "golden")) + "-missing"
-    cases.append(("missing_optional_features", miss))
-    bare = copy.deepcopy(zh(21))
-    bare["features"] = {}
-    bare["call"] = {}
-    bare["interaction_id"] = str(bare.get("interaction_id", "golden")) + "-nofeatures"
-    cases.append(("all_optional_features_missing", bare))
-    uni = copy.deepcopy(zh(22))
-    uni["turns"][-1]["text"] = "ＯＫ，我有１００００元 😀\t想买\u3000一点，Ｈｅｌｌｏ！"
-    uni["interaction_id"] = str(uni.get("interaction_id", "golden")) + "-unicode"
-    cases.append(("unicode_normalisation", uni))
-    mixed_case = copy.deepcopy(en(3))
-    mixed_case["turns"][-1]["text"] = "OK 好的, SEND me 详细资料 via WeChat 谢谢!!"
-    mixed_case["interaction_id"] = str(mixed_case.get("interaction_id", "golden")) + "-codeswitch"
-    cases.append(("code_switching", mixed_case))
-    return cases
-
-
 # ------------------------------------------------------------------ main
+def text_inputs(tok, recs):
+    """Per record: (feature indices, cut) with the shipped contract (features.py)."""
+    P = punctuation_range()
+    out = []
+    for r in recs:
+        texts, cut_c = customer_turns(r["turns"])
+        keys, cut_t = features.call_keys(tok, texts, P, UNK_ID)
+        out.append((keys, cut_c or cut_t))
+    return out
+
+
 def run(args):
     out = args.out
     os.makedirs(out, exist_ok=True)
@@ -181,43 +123,63 @@ def run(args):
     text_train, tab_train, holdout = load_records(args)
     log("split: text-train %d, tabular-train %d, held-out %d" % (len(text_train), len(tab_train), len(holdout)))
     has_p_star = all("p_star" in r["label"] for r in holdout)
+    has_dnc = all("do_not_contact_request" in r["label"] for r in text_train)
 
-    # ---- tokenizer
-    texts_tt = [render_transcript(r["turns"]) for r in text_train]
-    tok = train_tokenizer(texts_tt, VOCAB_SIZE)
+    # ---- lexicon (a hand-edited source file, copied next to the models)
+    lex_doc = json.load(open(args.lexicon, encoding="utf-8"))
+    errs = lexicon.validate(lex_doc)
+    if errs:
+        sys.exit("%s: %s" % (args.lexicon, "; ".join(errs)))
+    lex = lexicon.Lexicon(lex_doc)
+    lex_path = os.path.join(out, "lexicon.json")
+    if os.path.abspath(args.lexicon) != os.path.abspath(lex_path):
+        with open(args.lexicon, "rb") as src, open(lex_path, "wb") as dst:
+            dst.write(src.read())
+
+    # ---- tokenizer and n-gram table
+    tok = build_tokenizer([t for r in text_train for t in customer_turns(r["turns"])[0]])
     tok_path = os.path.join(out, "tokenizer.json")
     tok.save(tok_path, pretty=False)
     V = tok.get_vocab_size()
-    log("tokenizer: vocab %d -> %s" % (V, tok_path))
-
-    ids_tt = encode(tok, texts_tt)
-    texts_tab = [render_transcript(r["turns"]) for r in tab_train]
-    texts_ho = [render_transcript(r["turns"]) for r in holdout]
-    ids_tab, ids_ho = encode(tok, texts_tab), encode(tok, texts_ho)
-    raw_lens = np.array([len(e.ids) for e in tok.encode_batch(texts_ho)])
-    log("encoded; mean tokens/call (held-out, before truncation) %.1f" % raw_lens.mean())
+    keys_tt = [k for k, _ in text_inputs(tok, text_train)]
+    table = features.build_table(keys_tt, MIN_CALLS)
+    ngram_path = os.path.join(out, "ngrams.bin")
+    with open(ngram_path, "wb") as fh:
+        fh.write(table.astype("<u8").tobytes())
+    K = len(table)
+    log("tokenizer: vocab %d; n-gram table: %d features -> %s" % (V, K, ngram_path))
+    f_tt = [features.lookup(table, k) for k in keys_tt]
+    in_tab, in_ho = text_inputs(tok, tab_train), text_inputs(tok, holdout)
+    f_tab = [features.lookup(table, k) for k, _ in in_tab]
+    f_ho = [features.lookup(table, k) for k, _ in in_ho]
+    n_feat = np.array([len(f) for f in f_ho])
+    log("features per call (held-out): mean %.1f, p95 %.0f" % (n_feat.mean(), np.percentile(n_feat, 95)))
 
     # ---- text model
-    X = text_model.hashed_matrix(ids_tt, V)
+    X = text_model.matrix(f_tt, K)
     y_int = np.array([INTENTS.index(r["label"]["intent"]) for r in text_train])
     y_conv = np.array([int(r["label"]["converted"]) for r in text_train])
-    W, b = text_model.train(X, y_int, y_conv, C_INTENT, C_CONV)
-    text_proto = text_model.build_onnx(W, b, V, MODEL_VERSION)
+    y_dnc = np.array([int(bool(r["label"].get("do_not_contact_request"))) for r in text_train])
+    if not y_dnc.any():
+        y_dnc[0] = 1   # no DNC labels in the data: the head stays near zero probability
+    W, b = text_model.train(X, y_int, y_conv, y_dnc, C_INTENT, C_CONV, C_DNC)
+    text_proto = text_model.build_onnx(W, b, MODEL_VERSION)
     text_path = os.path.join(out, "text.onnx")
     onnx.save(text_proto, text_path)
     text_sha = sha256(text_path)
     log("text model -> %s (%.1f MB)" % (text_path, os.path.getsize(text_path) / 1e6))
     ts = session(text_path)
-    tab_probs, tab_logits, _ = text_model.run_onnx(ts, ids_tab)
-    ho_probs, ho_logits, ho_contrib = text_model.run_onnx(ts, ids_ho)
+    tab_probs, tab_logits, _, _ = text_model.run_onnx(ts, f_tab)
+    ho_probs, ho_logits, ho_dnc, ho_contrib = text_model.run_onnx(ts, f_ho)
 
     # verify the text graph against the numpy reference and the contribution identity
-    rp, rl, rc = text_model.forward_numpy(W, b, ids_ho[:300], V)
+    rp, rl, rd, rc = text_model.forward_numpy(W, b, f_ho[:300])
     assert np.max(np.abs(np.array(rp) - ho_probs[:300])) < 1e-5, "text probs mismatch"
     assert np.max(np.abs(np.array(rl) - ho_logits[:300])) < 1e-4, "text logit mismatch"
-    assert max(np.max(np.abs(a - c)) for a, c in zip(rc, ho_contrib[:300])) < 1e-5, "token contributions mismatch"
+    assert np.max(np.abs(np.array(rd) - ho_dnc[:300])) < 1e-5, "dnc mismatch"
+    assert max(np.max(np.abs(a - c)) for a, c in zip(rc, ho_contrib[:300])) < 1e-5, "feature contributions mismatch"
     ident = max(abs(float(b[6]) + float(np.sum(c, dtype=np.float64)) - float(z)) for c, z in zip(ho_contrib, ho_logits))
-    assert ident < 1e-4, "text_logit != text_bias + sum(token_contributions): %g" % ident
+    assert ident < 1e-4, "text_logit != text_bias + sum(feature_contributions): %g" % ident
     verify_text_io(ts, float(b[6]))
     log("text graph verified (identity max err %.2e)" % ident)
 
@@ -263,9 +225,29 @@ def run(args):
     check_monotone(tsess, Xho[:500])
     log("tabular model -> %s; identity max err %.2e; monotone shapes verified" % (tab_path, ident_t))
 
+    # ---- hand-written calls (dev: thresholds are chosen on it; test: reported only)
+    hw_out = {}
+    if os.path.exists(args.handwritten):
+        hw_recs = handwritten.load(args.handwritten)
+        for split in ("dev", "test"):
+            recs = [r for r in hw_recs if r.get("split") == split]
+            if not recs:
+                continue
+            f_hw = [features.lookup(table, k) for k, _ in text_inputs(tok, recs)]
+            p_hw, z_hw, d_hw, _ = text_model.run_onnx(ts, f_hw)
+            X_hw = np.array([tabular_row(r, p, z) for r, p, z in zip(recs, p_hw, z_hw)], dtype=np.float32)
+            prob_hw, _ = tsess.run(None, {"features": X_hw})
+            hw_out[split] = (recs, p_hw, d_hw, prob_hw, [lex.match_turns(r["turns"]) for r in recs])
+
     # ---- buckets and evaluation
-    high = round(float(np.quantile(prob_tab, 1 - HIGH_SHARE)), 3)
-    medium = round(float(np.quantile(prob_tab, 1 - HIGH_SHARE - MEDIUM_SHARE)), 3)
+    if "dev" in hw_out:
+        high, medium, how = handwritten.choose_thresholds(hw_out["dev"], prob_tab, HIGH_SHARE, MEDIUM_SHARE)
+    else:
+        high = round(float(np.quantile(prob_tab, 1 - HIGH_SHARE)), 3)
+        medium = round(float(np.quantile(prob_tab, 1 - HIGH_SHARE - MEDIUM_SHARE)), 3)
+        how = "quantiles of the tabular training split: %.1f %% high, %.1f %% medium" % (
+            100 * HIGH_SHARE, 100 * MEDIUM_SHARE)
+    log("bucket thresholds: high %.3f, medium %.3f (%s)" % (high, medium, how))
     y_ho = np.array([int(r["label"]["converted"]) for r in holdout])
     p_star = np.array([r["label"]["p_star"] for r in holdout]) if has_p_star else None
     ev = {"holdout_size": len(holdout)}
@@ -273,31 +255,38 @@ def run(args):
     ev["text_only_roc_auc"] = float(evaluate.roc_auc_score(y_ho, ho_logits))
     ev.update(evaluate.intent_metrics(ho_probs, [INTENTS.index(r["label"]["intent"]) for r in holdout], 6))
     ev["buckets"] = evaluate.bucket_metrics(prob_ho, y_ho, high, medium)
-    chars = np.array([len(t) for t in texts_ho])
+    cust = [customer_turns(r["turns"], 10 ** 9)[0] for r in holdout]
+    chars = np.array([sum(len(t) for t in c) for c in cust])
+    all_chars = np.array([sum(len(t["text"]) for t in r["turns"]) for r in holdout])
     durs = np.array([float((r.get("call") or {}).get("duration_s", 0.0)) for r in holdout])
     ev.update({
-        "transcript_chars_median": float(np.median(chars)),
-        "transcript_chars_p5": float(np.percentile(chars, 5)), "transcript_chars_p95": float(np.percentile(chars, 95)),
-        "tokens_per_call_mean": float(raw_lens.mean()), "tokens_per_call_median": float(np.median(raw_lens)),
-        "tokens_per_call_p95": float(np.percentile(raw_lens, 95)),
-        "share_truncated_tokens": float(np.mean(raw_lens > MAX_TOKENS)),
-        "share_truncated_chars": float(np.mean([len(TURN_SEPARATOR.join(SPEAKER_PREFIXES[t["speaker"]] + t["text"]
-                                                                          for t in r["turns"])) > MAX_CHARS
-                                                for r in holdout])),
+        "transcript_chars_median": float(np.median(all_chars)),
+        "transcript_chars_p5": float(np.percentile(all_chars, 5)),
+        "transcript_chars_p95": float(np.percentile(all_chars, 95)),
+        "customer_chars_median": float(np.median(chars)), "customer_chars_p95": float(np.percentile(chars, 95)),
+        "features_per_call_mean": float(n_feat.mean()), "features_per_call_p95": float(np.percentile(n_feat, 95)),
+        "share_truncated": float(np.mean([c for _, c in in_ho])),
         "duration_s_median": float(np.median(durs)), "duration_s_p5": float(np.percentile(durs, 5)),
         "duration_s_p95": float(np.percentile(durs, 95)),
-        "share_english": float(np.mean([not any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts_ho])),
+        "share_english": float(np.mean([r["label"].get("language") == "en" for r in holdout])),
         "intent_distribution": {k: float(np.mean([r["label"]["intent"] == k for r in holdout])) for k in INTENTS},
     })
+    if has_dnc:
+        y_d = np.array([bool(r["label"]["do_not_contact_request"]) for r in holdout])
+        ev["dnc_recall"] = float(np.mean(ho_dnc[y_d] >= handwritten.INTENT_THRESHOLD)) if y_d.any() else 0.0
+        ev["dnc_false_alarm_rate"] = float(np.mean(ho_dnc[~y_d] >= handwritten.INTENT_THRESHOLD))
+    if hw_out:
+        ev["handwritten"] = {split: handwritten.evaluate(*o, high, medium) for split, o in hw_out.items()}
     ev = rnd(ev)
     log("evaluated on %d held-out records" % len(holdout))
 
     # ---- golden fixtures and held-out sample
     pick = list(range(0, len(holdout), max(1, len(holdout) // 400)))
-    cases = edge_cases(holdout)
+    cases = fixtures.edge_cases(holdout)
     golden_in = [(c, r) for c, r in cases] + [("holdout", holdout[i]) for i in pick[:N_GOLDEN - len(cases)]]
-    write_golden(os.path.join(out, "golden.jsonl"), golden_in, tok, ts, tsess)
-    sample = write_sample(os.path.join(out, "holdout_sample.jsonl"), holdout)
+    fixtures.write_golden(os.path.join(out, "golden.jsonl"), golden_in, tok, table, lex, ts, tsess,
+                          lambda recs: text_inputs(tok, recs))
+    sample = fixtures.write_sample(os.path.join(out, "holdout_sample.jsonl"), holdout)
     log("golden.jsonl (%d) and holdout_sample.jsonl (%d) written" % (len(golden_in), len(sample)))
 
     # ---- manifest and model card
@@ -316,34 +305,45 @@ def run(args):
         f["description"] = desc
         f["shape"] = shapes[name]
         feats.append(f)
-    sizes = {k: os.path.getsize(os.path.join(out, k)) for k in ("tokenizer.json", "text.onnx", "tabular.onnx")}
+    sizes = {k: os.path.getsize(os.path.join(out, k)) for k in MODEL_FILES}
     manifest = {
-        "schema_version": 1,
+        "schema_version": 2,
         "model_version": MODEL_VERSION,
         "created_by": "training/run.sh (seed %d)" % args.seed if synthetic else
                       "training/run.sh --input %s (seed %d)" % (os.path.basename(args.input), args.seed),
         "training_data": {"source": "synthetic (funnel_training.generate)" if synthetic else os.path.basename(args.input),
                           "records": len(text_train) + len(tab_train) + len(holdout),
                           "text_train": len(text_train), "tabular_train": len(tab_train), "holdout": len(holdout)},
-        "transcript": {"speaker_prefixes": SPEAKER_PREFIXES, "turn_separator": TURN_SEPARATOR,
-                       "max_chars": MAX_CHARS, "max_tokens": MAX_TOKENS, "pad_id": PAD_ID,
-                       "truncation": "keep the first max_chars Unicode scalar values, then the first max_tokens ids",
+        "transcript": {"reads": "the customer's turns only, each tokenized alone; robot turns are not read",
+                       "max_chars": MAX_CHARS, "max_tokens": MAX_TOKENS,
+                       "truncation": "customer turns in order, cut at max_chars characters (Unicode scalar values) "
+                                     "in total, then at max_tokens tokens in total",
                        "add_special_tokens": False},
+        "text_features": {
+            "ngram_max": features.NGRAM_MAX, "id_bits": features.ID_BITS, "unk_id": UNK_ID,
+            "punctuation_ids": list(punctuation_range()), "empty_feature": 0,
+            "rule": "per customer turn: drop punctuation ids (n-grams bridge them), [UNK] breaks the chain; every run "
+                    "of 1..ngram_max consecutive ids inside the turn is an n-gram with key sum((id_j + 1) << "
+                    "(id_bits * j)); its feature index is the key's position in ngrams.bin (sorted little-endian "
+                    "u64); keys not in the table are ignored; each feature once per call, in order of first "
+                    "occurrence; no feature at all -> [empty_feature]",
+            "value": "every feature of a call has value 1/sqrt(number of features of the call)"},
         "files": {
             "tokenizer": {"path": "tokenizer.json", "sha256": sha256(tok_path), "vocab_size": V,
                           "bytes": sizes["tokenizer.json"]},
+            "ngrams": {"path": "ngrams.bin", "sha256": sha256(ngram_path), "features": K,
+                       "bytes": sizes["ngrams.bin"]},
             "text_model": {
                 "path": "text.onnx", "sha256": text_sha, "version": "text-" + text_sha[:12],
                 "bytes": sizes["text.onnx"], "opset": text_model.OPSET,
-                "inputs": [{"name": "input_ids", "dtype": "int64", "shape": [-1, -1]},
-                           {"name": "attention_mask", "dtype": "int64", "shape": [-1, -1]}],
+                "inputs": [{"name": "feature_ids", "dtype": "int64", "shape": [-1, -1]},
+                           {"name": "feature_mask", "dtype": "int64", "shape": [-1, -1]}],
                 "outputs": [{"name": "intent_probabilities", "dtype": "float32", "shape": [-1, 6]},
                             {"name": "text_logit", "dtype": "float32", "shape": [-1]},
-                            {"name": "token_contributions", "dtype": "float32", "shape": [-1, -1]}],
+                            {"name": "do_not_contact", "dtype": "float32", "shape": [-1]},
+                            {"name": "feature_contributions", "dtype": "float32", "shape": [-1, -1]}],
                 "text_bias": float(b[6]),
-                "bigram_hash": "(a * %d + b) mod %d" % (text_model.BIGRAM_MULT, text_model.BIGRAM_BUCKETS),
-                "normalisation": "every feature value is 1/sqrt(max(number of real tokens, 1))",
-                "identity": "text_logit = text_bias + sum(token_contributions over real tokens)"},
+                "identity": "text_logit = text_bias + sum(feature_contributions over real features)"},
             "tabular_model": {
                 "path": "tabular.onnx", "sha256": tab_sha, "version": "tabular-" + tab_sha[:12],
                 "bytes": sizes["tabular.onnx"], "opset": tabular_model.OPSET,
@@ -359,9 +359,13 @@ def run(args):
         "intents": INTENTS,
         "features": feats,
         "buckets": {"high": high, "medium": medium,
-                    "rule": "high if probability >= high, medium if probability >= medium, else low"},
+                    "rule": "high if probability >= high, medium if probability >= medium, else low",
+                    "chosen": how},
         "evaluation": ev,
     }
+    manifest["files"]["lexicon"] = {"path": "lexicon.json", "sha256": sha256(lex_path), "version": lex.version,
+                                    "bytes": os.path.getsize(lex_path), "rules": len(lex_doc["rules"]),
+                                    "patterns": sum(len(r["patterns"]) for r in lex_doc["rules"])}
     with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, ensure_ascii=False, indent=2)
         fh.write("\n")
@@ -386,38 +390,21 @@ def run(args):
     return 3 if fails else 0
 
 
-def write_sample(path, holdout):
-    """The first held-out records (label reduced to intent, converted, p_star), at most
-    N_HOLDOUT_SAMPLE of them and fewer if the file would reach SAMPLE_MAX_BYTES."""
-    lines, size = [], 0
-    for r in holdout[:N_HOLDOUT_SAMPLE]:
-        r = dict(r)
-        r["label"] = {k: v for k, v in r["label"].items() if k in ("intent", "converted", "p_star")}
-        line = json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n"
-        n = len(line.encode("utf-8"))
-        if size + n >= SAMPLE_MAX_BYTES:
-            break
-        lines.append(line)
-        size += n
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.writelines(lines)
-    return lines
-
-
 def verify_text_io(ts, bias):
     """Names, dtypes, shapes; an all-padding row gives the bias; padding does not change a row."""
-    assert [(i.name, i.type) for i in ts.get_inputs()] == [("input_ids", "tensor(int64)"),
-                                                         ("attention_mask", "tensor(int64)")]
+    assert [(i.name, i.type) for i in ts.get_inputs()] == [("feature_ids", "tensor(int64)"),
+                                                         ("feature_mask", "tensor(int64)")]
     assert [(o.name, o.type) for o in ts.get_outputs()] == [
         ("intent_probabilities", "tensor(float)"), ("text_logit", "tensor(float)"),
-        ("token_contributions", "tensor(float)")]
+        ("do_not_contact", "tensor(float)"), ("feature_contributions", "tensor(float)")]
     ids = np.array([[0, 0, 0], [5, 0, 0], [5, 9, 7]], dtype=np.int64)
     mask = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 1]], dtype=np.int64)
-    p, z, c = ts.run(None, {"input_ids": ids, "attention_mask": mask})
-    assert p.shape == (3, 6) and z.shape == (3,) and c.shape == (3, 3)
+    p, z, d, c = ts.run(None, {"feature_ids": ids, "feature_mask": mask})
+    assert p.shape == (3, 6) and z.shape == (3,) and d.shape == (3,) and c.shape == (3, 3)
     assert abs(z[0] - bias) < 1e-6 and not c[0].any() and not c[1, 1:].any()
-    p1, z1, c1 = ts.run(None, {"input_ids": ids[1:2, :1], "attention_mask": mask[1:2, :1]})
+    p1, z1, d1, c1 = ts.run(None, {"feature_ids": ids[1:2, :1], "feature_mask": mask[1:2, :1]})
     assert abs(z1[0] - z[1]) < 1e-6 and abs(c1[0, 0] - c[1, 0]) < 1e-6 and np.allclose(p1[0], p[1], atol=1e-6)
+    assert abs(d1[0] - d[1]) < 1e-6
 
 
 def check_monotone(sess, rows):
@@ -432,26 +419,6 @@ def check_monotone(sess, rows):
             p, _ = sess.run(None, {"features": X})
             assert np.all(np.diff(p) >= -1e-7), "feature %s is not monotone" % spec[0]
     assert F == rows.shape[1]
-
-
-def write_golden(path, cases, tok, ts, tsess):
-    recs = [r for _, r in cases]
-    transcripts = [render_transcript(r["turns"]) for r in recs]
-    ids = encode(tok, transcripts)
-    ii, mm = text_model.pad_batch(ids)
-    probs, logits, contrib = ts.run(None, {"input_ids": ii, "attention_mask": mm})
-    X = np.array([tabular_row(r, p, z) for r, p, z in zip(recs, probs, logits)], dtype=np.float32)
-    prob, contribs = tsess.run(None, {"features": X})
-    rows = []
-    for k, ((case, r), t, a) in enumerate(zip(cases, transcripts, ids)):
-        rows.append({
-            "case": case, "record": r, "transcript": t, "input_ids": [int(v) for v in a],
-            "intent_probabilities": [float(v) for v in probs[k]], "text_logit": float(logits[k]),
-            "token_contributions": [float(v) for v in contrib[k, :len(a)]],
-            "tabular_input": [float(v) for v in X[k]], "probability": float(prob[k]),
-            "contributions": [float(v) for v in contribs[k]],
-        })
-    dump_jsonl(path, rows)
 
 
 def print_report(m, total_bytes, synthetic):
@@ -480,9 +447,24 @@ def print_report(m, total_bytes, synthetic):
     for k in ("high", "medium", "low"):
         bk = e["buckets"][k]
         print("    %-6s share %.4f  conversion %.4f" % (k, bk["share"], bk["conversion_rate"]))
-    print("  transcript chars median %.0f (p5 %.0f, p95 %.0f); tokens/call mean %.1f (p95 %.0f); "
-          "truncated %.4f" % (e["transcript_chars_median"], e["transcript_chars_p5"], e["transcript_chars_p95"],
-                              e["tokens_per_call_mean"], e["tokens_per_call_p95"], e["share_truncated_tokens"]))
+    print("  transcript chars median %.0f (p5 %.0f, p95 %.0f); customer chars median %.0f; features/call mean "
+          "%.1f (p95 %.0f); truncated %.4f" % (e["transcript_chars_median"], e["transcript_chars_p5"],
+                                               e["transcript_chars_p95"], e["customer_chars_median"],
+                                               e["features_per_call_mean"], e["features_per_call_p95"],
+                                               e["share_truncated"]))
+    if "dnc_recall" in e:
+        print("  do-not-contact head: recall %.4f, false alarms %.4f" % (e["dnc_recall"], e["dnc_false_alarm_rate"]))
+    for split, h in (e.get("handwritten") or {}).items():
+        print("hand-written %s (n=%d): intent macro-F1 %.3f  accuracy %.3f  tier agreement %.3f (of %d)" % (
+            split, h["n"], h["intent_macro_f1"], h["intent_accuracy"], h["tier_agreement"], h["tier_labelled"]))
+        for k in ("complaint_recall_model", "complaint_recall_with_lexicon", "complaint_routed_outside_sales",
+                  "dnc_recall_model", "dnc_recall_with_lexicon", "asks_for_human_recall_model",
+                  "asks_for_human_recall_with_lexicon"):
+            print("    %-36s %.3f (%d/%d)" % (k, h[k]["recall"], h[k]["found"], h[k]["n"]))
+        print("    dnc false alarms: model %d, with lexicon %d" % (h["dnc_false_alarms_model"],
+                                                                   h["dnc_false_alarms_with_lexicon"]))
+        for row in h["intent_confusion"]:
+            print("      " + " ".join("%4d" % v for v in row))
     print("  call duration median %.1f s (p5 %.1f, p95 %.1f); English share %.3f" % (
         e["duration_s_median"], e["duration_s_p5"], e["duration_s_p95"], e["share_english"]))
     if synthetic:
@@ -497,6 +479,8 @@ def main(argv=None):
     ap.add_argument("--input", help="train on this JSONL export instead of synthetic data")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--n", type=int, default=DEFAULT_N, help="number of synthetic records")
+    ap.add_argument("--lexicon", default=DEFAULT_LEXICON, help="compliance lexicon (copied into --out)")
+    ap.add_argument("--handwritten", default=DEFAULT_HANDWRITTEN, help="hand-written evaluation set")
     args = ap.parse_args(argv)
     sys.exit(run(args))
 

@@ -7,10 +7,8 @@ PRODUCTS = ["wealth", "fund", "deposit", "insurance", "credit_card", "loan"]
 CHANNELS = ["outbound_voice", "inbound_voice", "chat"]
 RISK_ASSESSMENT = ["none", "expired", "valid"]
 
-SPEAKER_PREFIXES = {"robot": "R:", "customer": "C:"}
-TURN_SEPARATOR = "\n"
-MAX_CHARS = 2000
-MAX_TOKENS = 256
+MAX_CHARS = 2000      # characters of customer speech read per call (the rest is cut)
+MAX_TOKENS = 400      # tokens of customer speech read per call (the rest is cut)
 PAD_ID = 0
 UNK_ID = 1
 
@@ -47,10 +45,22 @@ FEATURE_NAMES = [f[0] for f in FEATURES]
 CATEGORIES = {"risk_assessment": RISK_ASSESSMENT, "channel": CHANNELS, "product": PRODUCTS}
 
 
-def render_transcript(turns, max_chars: int = MAX_CHARS) -> str:
-    """"\n".join(prefix[speaker] + text), cut to max_chars Unicode scalar values."""
-    text = TURN_SEPARATOR.join(SPEAKER_PREFIXES[t["speaker"]] + t["text"] for t in turns)
-    return text[:max_chars]
+def customer_turns(turns, max_chars: int = MAX_CHARS):
+    """The customer's turn texts in order, cut so that together they have at most max_chars
+    Unicode scalar values (the turn that crosses the limit is cut, later ones dropped).
+    Returns (texts, cut)."""
+    out, left = [], max_chars
+    for t in turns:
+        if t["speaker"] != "customer":
+            continue
+        text = t["text"]
+        if len(text) > left:
+            if left > 0:
+                out.append(text[:left])
+            return out, True
+        out.append(text)
+        left -= len(text)
+    return out, False
 
 
 def tabular_row(rec: dict, intent_probs, text_logit) -> list[float]:

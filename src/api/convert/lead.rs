@@ -40,6 +40,7 @@ fn reasons_to_pb(reasons: &[Reason]) -> Vec<pb::Reason> {
             kind: match r.kind {
                 ReasonKind::Feature => pb::ReasonKind::Feature,
                 ReasonKind::Phrase => pb::ReasonKind::Phrase,
+                ReasonKind::Lexicon => pb::ReasonKind::Lexicon,
             } as i32,
             name: wire_feature(&r.name),
             value: r.value.clone(),
