@@ -14,7 +14,9 @@ use funnel::api::pb;
 use funnel::client::Clients;
 use funnel::config::Config;
 use funnel::domain::Interaction;
-use funnel::local::{write_tokens, LocalServer, Role};
+use funnel::api::auth::Principal;
+use funnel::dev::roster::Tokens;
+use funnel::dev::server::LocalServer;
 use std::time::Duration;
 
 #[derive(serde::Deserialize)]
@@ -48,7 +50,8 @@ fn complaints() -> Vec<(Interaction, bool, String)> {
 async fn no_hand_written_complaint_lands_in_a_sales_destination() {
     let redis = common::single();
     let dir = tempfile::tempdir().unwrap();
-    let (tokens_file, tokens) = write_tokens(dir.path(), &[Role::Robot, Role::Admin]).unwrap();
+    let tokens = Tokens::write(dir.path(), &[Principal::Robot, Principal::Admin]).unwrap();
+    let tokens_file = tokens.path.clone();
     let mut config = Config {
         redis_urls: vec![redis.url()],
         tokens_file,
