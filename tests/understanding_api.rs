@@ -9,14 +9,14 @@
 
 mod common;
 
+use funnel::api::auth::Principal;
 use funnel::api::convert::interaction_to_pb;
 use funnel::api::pb;
 use funnel::client::Clients;
 use funnel::config::Config;
-use funnel::domain::Interaction;
-use funnel::api::auth::Principal;
 use funnel::dev::roster::Tokens;
 use funnel::dev::server::LocalServer;
+use funnel::domain::Interaction;
 use std::time::Duration;
 
 #[derive(serde::Deserialize)]

@@ -10,48 +10,10 @@ use super::text::{customer_texts, CallText, NgramTable};
 use super::{ScoredLead, ScoringError};
 use crate::domain::{Reason, ReasonKind};
 use ndarray::{Array2, ArrayView2};
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The process's one ONNX Runtime environment (a second one cannot be made).
-static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
-
-/// Initialises ONNX Runtime once, from `library` if given, else from
-/// `ORT_DYLIB_PATH` or a `libonnxruntime.so` next to the executable.
-pub fn environment(
-    library: Option<&std::path::Path>,
-) -> Result<&'static ort::environment::Environment, ScoringError> {
-    ENVIRONMENT
-        .get_or_init(|| {
-            let builder = match library {
-                Some(path) => {
-                    ort::init_from(path).map_err(|e| format!("{}: {e}", path.display()))?
-                }
-                None => ort::init(),
-            };
-            builder
-                .with_name("funnel")
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|e| ScoringError::Runtime(format!("cannot initialise ONNX Runtime: {e}")))
-}
-
-fn open_session(
-    env: &ort::environment::Environment,
-    path: &std::path::Path,
-    threads: usize,
-) -> ort::Result<Session> {
-    Session::builder(env)?
-        .with_optimization_level(GraphOptimizationLevel::Level3)?
-        .with_intra_threads(threads)?
-        .with_inter_threads(1)?
-        .commit_from_file(path)
-}
 
 /// Time spent per stage of one batch.
 #[derive(Debug, Clone, Copy, Default)]
@@ -474,63 +436,6 @@ impl Models {
         }
         reasons::select(&all, self.reasons_per_side)
     }
-
-    /// The raw model outputs for one batch (for the parity test).
-    pub fn raw_outputs(&mut self, reqs: &[ScoreRequest]) -> Result<Vec<RawOutputs>, ScoringError> {
-        let mut ok = Vec::with_capacity(reqs.len());
-        let mut token_ids = Vec::with_capacity(reqs.len());
-        for (i, req) in reqs.iter().enumerate() {
-            let prepared = prepare(&self.manifest, req)?;
-            let (texts, _) = customer_texts(
-                customer_turns(&req.turns),
-                self.manifest.transcript.max_chars,
-            );
-            let mut full = Vec::with_capacity(texts.len());
-            for text in texts {
-                let enc = self
-                    .tokenizer
-                    .encode_fast(text, false)
-                    .map_err(|e| ScoringError::Runtime(e.to_string()))?;
-                full.push(enc.get_ids().to_vec());
-            }
-            token_ids.push(full);
-            let (turns, cut) = self.tokenize(req)?;
-            ok.push(Item {
-                index: i,
-                prepared,
-                text: self.table.features(&turns, cut),
-                hits: self.lexicon.match_turns(customer_turns(&req.turns)),
-            });
-        }
-        let fw = self.forward(&ok, &mut StageTimes::default())?;
-        let (len, k, f) = (fw.len, fw.k, fw.f);
-        Ok(ok
-            .iter()
-            .zip(token_ids)
-            .enumerate()
-            .map(|(r, (it, ids))| {
-                let l = it.text.features.len();
-                RawOutputs {
-                    customer_token_ids: ids,
-                    feature_ids: it
-                        .text
-                        .features
-                        .iter()
-                        .map(|f| i64::from(f.index))
-                        .collect(),
-                    truncated: it.text.truncated,
-                    intent_probabilities: fw.intents[r * k..(r + 1) * k].to_vec(),
-                    text_logit: fw.text_logit[r],
-                    do_not_contact: fw.dnc[r],
-                    feature_contributions: fw.feature_contrib[r * len..r * len + l].to_vec(),
-                    tabular_input: fw.rows.row(r).to_vec(),
-                    probability: fw.prob[r],
-                    contributions: fw.contrib[r * f..(r + 1) * f].to_vec(),
-                    lexicon_hits: it.hits.clone(),
-                }
-            })
-            .collect())
-    }
 }
 
 /// One valid request of a batch, ready for the models.
@@ -561,19 +466,8 @@ struct Forward {
     contrib: Vec<f32>,
 }
 
-/// Every model output for one input, as the parity test compares them.
-#[derive(Debug, Clone)]
-pub struct RawOutputs {
-    /// Per customer turn (cut to max_chars), every token id.
-    pub customer_token_ids: Vec<Vec<u32>>,
-    pub feature_ids: Vec<i64>,
-    pub truncated: bool,
-    pub intent_probabilities: Vec<f32>,
-    pub text_logit: f32,
-    pub do_not_contact: f32,
-    pub feature_contributions: Vec<f32>,
-    pub tabular_input: Vec<f32>,
-    pub probability: f32,
-    pub contributions: Vec<f32>,
-    pub lexicon_hits: Vec<LexiconHit>,
-}
+mod parity;
+mod runtime;
+pub use parity::RawOutputs;
+pub use runtime::environment;
+use runtime::open_session;
