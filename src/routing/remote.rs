@@ -168,21 +168,10 @@ impl Router {
         lease: LeaseRef<'_>,
         completion: Completion<'_>,
     ) -> Result<Moved, RoutingError> {
-        let call_back = completion.outcome == RemoteOutcome::CallBack;
-        match completion.callback_at {
-            Some(t) if call_back && t <= self.clock.now_ms() => {
-                return Err(RoutingError::invalid(
-                    "callback_at",
-                    "must be in the future",
-                ))
-            }
-            None if call_back => {
-                return Err(RoutingError::invalid(
-                    "callback_at",
-                    "a call-back needs a time",
-                ))
-            }
-            _ => {}
+        // Whether the time is in the future is the script's check, on Redis's
+        // clock and after its replay lookup (a retry may come after it).
+        if completion.outcome == RemoteOutcome::CallBack && completion.callback_at.is_none() {
+            return Err(RoutingError::invalid("callback_at", "a call-back needs a time"));
         }
         let args = CompleteArgs { lease, completion };
         self.on_lease(&self.scripts.complete_lead, lease, &args)

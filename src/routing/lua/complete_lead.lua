@@ -22,7 +22,7 @@ if outcome == 'converted' or outcome == 'not_interested' then
 elseif outcome == 'call_back' then
   local at = ARG.callback_at
   if not at or at <= NOW then
-    return fail('invalid_argument', 'a call-back needs a time in the future')
+    return fail('invalid_argument', 'callback_at: a call-back needs a time in the future')
   end
   leave_place(id)
   redis.call('HSET', lead_key(id), 'owner', '', 'callback_manager', m, 'callback_at', at)

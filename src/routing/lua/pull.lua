@@ -78,7 +78,7 @@ for i = 1, #heads do
     redis.call('HINCRBY', k(KEY.qcount), held .. '|' .. bucket, 1)
     redis.call('ZADD', dl, expires, id)
     redis.call('HSET', lk, 'place', held, 'deadline', dl, 'owner', m, 'lease_id', lease_id,
-      'pulled_from', from, 'state', 'remote_leased', 'updated_at', NOW)
+      'pulled_from', from, 'queue_manager', '', 'state', 'remote_leased', 'updated_at', NOW)
     emit(id, 'leased', v.state, 'remote_leased', 'pulled by ' .. m, m,
       {v.probability, bucket, v.model_version, m})
     v.state, v.owner, v.updated_at, v.lease_id = 'remote_leased', m, NOW, lease_id

@@ -28,7 +28,7 @@ local function leave_place(id)
     redis.call('HDEL', lk, 'unplaceable')
   end
   if f[1] == k(KEY.incubation) then redis.call('ZREM', k(KEY.reengage), id) end
-  redis.call('HSET', lk, 'place', '', 'deadline', '')
+  redis.call('HSET', lk, 'place', '', 'deadline', '', 'queue_manager', '')
   local offered_to = f[1] and string.match(f[1], ':' .. KEY.offers .. ':(.+)$')
   if offered_to then nudge(offered_to) end
   return f[1] or ''
