@@ -2084,3 +2084,46 @@ fn random_interleavings_on_a_single_redis_keep_every_invariant() {
 fn random_interleavings_on_a_cluster_keep_every_invariant() {
     run(Kind::Cluster, "prop-cluster", cases().div_ceil(2));
 }
+
+// ------------------------------------------------------------------ findings
+
+/// Found by the property test on 37054d8 (seed 100, step 4628): the robot's
+/// retry of an old do-not-contact call — after an admin cleared the flag
+/// and the customer called again — answered the recorded result and, on
+/// the way, set do-not-contact again (`Router::ingest` noted what a replayed
+/// interaction said) without suppressing the customer's open lead, which
+/// stayed with a branch. Main has since moved the memory into the ingest
+/// script (0b94bcc), where a replay notes nothing; this keeps it so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_do_not_contact_call_leaves_no_lead_in_sales() {
+    for (kind, name) in [(Kind::Single, "single"), (Kind::Cluster, "cluster")] {
+        let h = common::scenario::harness(kind, "dnc-replay").await;
+        let r = &h.router;
+        r.upsert_manager(&common::scenario::offline("o1", "east", "east-b1", 5))
+            .await
+            .unwrap();
+        let call = |iid: &str, route| common::scenario::Lead::new(iid, "c1", route, 90).req();
+        let opt_out = call("dnc-1", Route::Suppressed);
+        assert_eq!(
+            r.ingest(&opt_out).await.unwrap().state,
+            LeadState::Suppressed
+        );
+        let c1 = CustomerId::parse("c1").unwrap();
+        r.customer_set(&c1, Some(false), false).await.unwrap();
+        let again = r.ingest(&call("dnc-2", Route::Referral)).await.unwrap();
+        assert_eq!(again.state, LeadState::ReferralOffered);
+        // The first call's response was lost; the robot retries it.
+        let replay = r.ingest(&opt_out).await.unwrap();
+        assert!(replay.replayed);
+        let remembered = r.customer_state(&c1).await.unwrap().do_not_contact;
+        let lead = r.get_lead(&again.lead_id).await.unwrap().lead.state;
+        let regions = r.regions().await.unwrap();
+        let v = invariants::check(r, &regions).await.unwrap();
+        assert!(
+            v.is_empty(),
+            "BUG ({name}): after a replayed do-not-contact call the customer is \
+             do-not-contact={remembered} while its open lead is {lead}:\n{}",
+            v.join("\n")
+        );
+    }
+}

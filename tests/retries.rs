@@ -574,3 +574,111 @@ async fn do_not_contact_for_a_customer_not_seen_yet_answers_and_is_safe_to_retry
     );
     assert!(first.compliance.unwrap().do_not_contact);
 }
+
+/// Found by this suite: a call-back scheduled a little ahead, whose answer
+/// is lost and retried after that time, is refused as INVALID_ARGUMENT
+/// although the call succeeded: `Router::complete` checks `callback_at`
+/// against the clock before the script looks the recorded answer up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_back_retried_after_its_time_answers_the_recorded_result() {
+    let s = Stack::start(&common::single().url(), 2, |_| {});
+    s.setup_managers(REGION, BRANCH).await;
+    leads(&s.router().await, Route::Remote, 1, "cb", None).await;
+    let (r1a, r1b) = (s.as_on(0, R1).await.desk, s.as_on(1, R1).await.desk);
+    let l = r1a
+        .clone()
+        .pull_leads(pb::PullLeadsRequest {
+            max_leads: 1,
+            lease_seconds: None,
+            request_id: "pull-cb".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .leads
+        .remove(0);
+    let req = pb::CompleteLeadRequest {
+        lead_id: l.lead.unwrap().lead_id,
+        lease_id: l.lease_id,
+        outcome: pb::Outcome::CallBack as i32,
+        callback_at: Some(ms_to_timestamp(now_ms() + 1_500)),
+        note: "in a moment".into(),
+    };
+    let first = r1a
+        .clone()
+        .complete_lead(req.clone())
+        .await
+        .expect("the call-back is scheduled")
+        .into_inner();
+    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
+    let retry = r1b.clone().complete_lead(req).await.map(|r| r.into_inner());
+    if let Err(e) = &retry {
+        panic!("BUG: the retry of a call-back that succeeded, after its time, fails: {e:?}");
+    }
+    same("CompleteLead CALL_BACK", &first, retry);
+}
+
+/// Found by this suite: who may read a lead after handing it on depends on
+/// where the lead came from. A lead pulled from the manager's own queue
+/// keeps naming him as its `queue_manager` after it left (pull never clears
+/// it), so he may read it for ever — incubating, offered to a branch,
+/// closed by someone else — while the same lead pulled from the pool is
+/// denied, as the contract says (only leads he holds, or closed recently).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_handed_on_is_no_longer_readable_wherever_it_came_from() {
+    let s = Stack::start(&common::single().url(), 1, |_| {});
+    s.setup_managers(REGION, BRANCH).await;
+    let router = s.router().await;
+    leads(&router, Route::Remote, 1, "pool", None).await;
+    let mut own = sample::ingest_request(
+        "own-i0",
+        "own-c0",
+        &RegionId::parse(REGION).unwrap(),
+        Product::Wealth,
+        Route::Remote,
+        40,
+    );
+    own.remote_manager = Some(ManagerId::parse("r1").unwrap());
+    router.ingest(&own).await.unwrap();
+    let r1 = s.as_(R1).await.desk;
+    let leases = r1
+        .clone()
+        .pull_leads(pb::PullLeadsRequest {
+            max_leads: 2,
+            lease_seconds: None,
+            request_id: "pull-read".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .leads;
+    assert_eq!(leases.len(), 2);
+    let mut denied = Vec::new();
+    for l in leases {
+        let lead_id = l.lead.unwrap().lead_id;
+        r1.clone()
+            .complete_lead(pb::CompleteLeadRequest {
+                lead_id: lead_id.clone(),
+                lease_id: l.lease_id,
+                outcome: pb::Outcome::ReturnToIncubation as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let read = r1
+            .clone()
+            .get_lead(pb::GetLeadRequest {
+                lead_id: lead_id.clone(),
+            })
+            .await;
+        denied.push((lead_id, read.map(|_| ()).map_err(|e| e.code())));
+    }
+    for (lead, read) in &denied {
+        assert_eq!(
+            read,
+            &Err(Code::PermissionDenied),
+            "BUG: r1 returned {lead} to incubation and may still read it \
+             (its record still names r1 as queue_manager): {denied:?}"
+        );
+    }
+}
