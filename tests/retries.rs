@@ -95,57 +95,58 @@ fn state(l: &pb::Lead) -> pb::LeadState {
     pb::LeadState::try_from(l.summary.as_ref().unwrap().state).unwrap()
 }
 
+/// Ten sample calls (new customers, and a second call of one of them that
+/// joins its lead), each retried once its answer is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_submitted_interaction_retried_after_a_lost_response_answers_the_same() {
     let mut s = Stack::start(&common::single().url(), 2, |_| {});
     s.setup_managers(REGION, BRANCH).await;
     let (robot0, robot1) = (s.as_on(0, ROBOT).await, s.as_on(1, ROBOT).await);
-    let mut call = interaction_to_pb(
-        &read_interactions(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/holdout_sample.jsonl"),
-        )
-        .unwrap()
-        .remove(0),
-    );
-    call.interaction_id = "lost-submit-1".into();
-    call.customer_id = "lost-customer-1".into();
-    let (first, retry) = lost_then_retried!(
-        robot0.intake,
-        robot1.intake,
-        submit_interaction,
-        pb::SubmitInteractionRequest {
-            interaction: Some(call.clone()),
+    let sample = read_interactions(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/holdout_sample.jsonl"),
+    )
+    .unwrap();
+    let mut scores_differ = Vec::new();
+    for (i, c) in sample.iter().take(10).enumerate() {
+        let mut call = interaction_to_pb(c);
+        call.interaction_id = format!("lost-submit-{i}");
+        // The last call is the first customer's second: it joins its lead.
+        call.customer_id = format!("lost-customer-{}", i % 9);
+        let (first, retry) = lost_then_retried!(
+            robot0.intake,
+            robot1.intake,
+            submit_interaction,
+            pb::SubmitInteractionRequest {
+                interaction: Some(call),
+            }
+        );
+        let retry = retry.expect("SubmitInteraction: the retry failed");
+        assert!(!first.replayed && retry.replayed, "{first:?} / {retry:?}");
+        assert_eq!(first.joined_existing_lead, i == 9);
+        assert_eq!(
+            (
+                &retry.lead_id,
+                &retry.destination,
+                retry.joined_existing_lead
+            ),
+            (
+                &first.lead_id,
+                &first.destination,
+                first.joined_existing_lead
+            ),
+            "SubmitInteraction: the retry answered another lead or destination"
+        );
+        // The score too, to the bit: the robot may compare or store it.
+        if retry.score != first.score {
+            scores_differ.push((first.score, retry.score));
         }
-    );
-    let retry = retry.expect("SubmitInteraction: the retry failed");
-    assert!(!first.replayed && retry.replayed, "{first:?} / {retry:?}");
-    assert_eq!(
-        (
-            &retry.lead_id,
-            &retry.destination,
-            retry.joined_existing_lead
-        ),
-        (
-            &first.lead_id,
-            &first.destination,
-            first.joined_existing_lead
-        ),
-        "SubmitInteraction: the retry answered another lead or destination"
-    );
-    // The score too, to the bit: the robot may compare or store it.
-    let (a, b) = (first.score.clone().unwrap(), retry.score.clone().unwrap());
-    assert_eq!(
-        b, a,
-        "BUG: the replayed score differs from the first answer (the recorded answer \
-         is read back with serde_json's default float parsing, which may be 1 ULP off)"
-    );
-    assert_eq!(
-        pb::SubmitInteractionResponse {
-            replayed: false,
-            ..retry
-        },
-        first,
-        "SubmitInteraction: the retry answered something else"
+    }
+    assert!(
+        scores_differ.is_empty(),
+        "BUG: {} of 10 replayed scores differ from the first answer (the recorded \
+         answer is read back with serde_json's default float parsing, which may be \
+         1 ULP off), first vs retry: {scores_differ:#?}",
+        scores_differ.len()
     );
     s.assert_sound().await;
 }
