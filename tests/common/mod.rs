@@ -26,3 +26,4 @@ pub fn unique_prefix(name: &str) -> String {
     )
 }
 pub mod scenario;
+pub mod stack;

@@ -1,0 +1,128 @@
+//! A whole funnel for gRPC tests: `replicas` servers in this process (real
+//! ports, real scoring) against one private redis-server, a tokens file for
+//! a small roster, and a `Router` on the same keys for setup and for the
+//! invariant checker. The same stack as `tests/api.rs` builds for itself.
+#![allow(dead_code)]
+
+use funnel::client::Clients;
+use funnel::config::Config;
+use funnel::dev::roster::{Roster, Tokens};
+use funnel::dev::server::LocalServer;
+use funnel::routing::{invariants, RedisConn, RedisTarget, Router, RoutingConfig};
+use std::time::Duration;
+
+/// Indices of the principals in the tokens file: the robot, the admin,
+/// then the roster of [`team`] in order.
+pub const ROBOT: usize = 0;
+pub const ADMIN: usize = 1;
+pub const R1: usize = 2;
+pub const R2: usize = 3;
+pub const O1: usize = 4;
+pub const O2: usize = 5;
+
+/// Remote managers r1, r2 of `region` and offline managers o1, o2 of
+/// `branch` (every product, capacity 100, available).
+pub fn team(region: &str, branch: &str) -> Roster {
+    let mut roster = Roster::default();
+    for id in ["r1", "r2"] {
+        roster.remote(id, region).unwrap();
+    }
+    for id in ["o1", "o2"] {
+        roster.offline(id, region, branch).unwrap();
+    }
+    roster
+}
+
+pub struct Stack {
+    pub servers: Vec<LocalServer>,
+    pub tokens: Tokens,
+    pub prefix: String,
+    pub redis_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Stack {
+    pub fn start(redis_url: &str, replicas: usize, tune: impl Fn(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // Tokens name managers, not where they work.
+        let tokens = team("any", "any").write_tokens(dir.path()).unwrap();
+        let prefix = super::unique_prefix("stack");
+        let mut config = Config {
+            redis_urls: vec![redis_url.to_string()],
+            tokens_file: tokens.path.clone(),
+            manifest: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/manifest.json"),
+            scoring_threads: 1,
+            sweep_interval: Duration::from_millis(100),
+            watch_poll: Duration::from_millis(200),
+            stats_interval: Duration::from_millis(500),
+            redis_timeout: Duration::from_secs(1),
+            log_filter: "warn".into(),
+            ..Config::default()
+        };
+        config.routing.key_prefix = prefix.clone();
+        tune(&mut config);
+        let servers = (0..replicas)
+            .map(|_| LocalServer::start(config.clone(), 2).unwrap())
+            .collect();
+        Self {
+            servers,
+            tokens,
+            prefix,
+            redis_url: redis_url.to_string(),
+            _dir: dir,
+        }
+    }
+
+    /// `who`'s clients on replica 0.
+    pub async fn as_(&self, who: usize) -> Clients {
+        self.as_on(0, who).await
+    }
+
+    /// `who`'s clients on `replica`.
+    pub async fn as_on(&self, replica: usize, who: usize) -> Clients {
+        Clients::connect(&self.servers[replica].endpoint(), &self.tokens[who])
+            .await
+            .unwrap()
+    }
+
+    /// A router on the stack's keys (Redis's clock, like the servers).
+    pub async fn router(&self) -> Router {
+        let conn = RedisConn::connect(&RedisTarget {
+            urls: vec![self.redis_url.clone()],
+            cluster: false,
+            response_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+        })
+        .await
+        .unwrap();
+        Router::new(
+            conn,
+            RoutingConfig {
+                key_prefix: self.prefix.clone(),
+                ..RoutingConfig::default()
+            },
+        )
+    }
+
+    /// Stops the servers (their sweepers keep moving leads, and the checker
+    /// reads shard by shard), then checks every invariant.
+    pub async fn assert_sound(&mut self) {
+        for server in self.servers.drain(..) {
+            tokio::task::spawn_blocking(move || server.stop().unwrap())
+                .await
+                .unwrap();
+        }
+        let router = self.router().await;
+        let regions = router.regions().await.unwrap();
+        let v = invariants::check(&router, &regions).await.unwrap();
+        assert!(v.is_empty(), "invariant violations:\n{}", v.join("\n"));
+    }
+
+    /// Registers [`team`]`(region, branch)` through the Admin API.
+    pub async fn setup_managers(&self, region: &str, branch: &str) {
+        team(region, branch)
+            .register(&self.as_(ADMIN).await)
+            .await
+            .unwrap();
+    }
+}
