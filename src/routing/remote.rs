@@ -171,7 +171,10 @@ impl Router {
         // Whether the time is in the future is the script's check, on Redis's
         // clock and after its replay lookup (a retry may come after it).
         if completion.outcome == RemoteOutcome::CallBack && completion.callback_at.is_none() {
-            return Err(RoutingError::invalid("callback_at", "a call-back needs a time"));
+            return Err(RoutingError::invalid(
+                "callback_at",
+                "a call-back needs a time",
+            ));
         }
         let args = CompleteArgs { lease, completion };
         self.on_lease(&self.scripts.complete_lead, lease, &args)
