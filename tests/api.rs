@@ -5,14 +5,15 @@
 
 mod common;
 
+use common::stack::*;
+
 use funnel::api::convert::interaction_to_pb;
 use funnel::api::pb;
 use funnel::client::{read_interactions, Clients};
-use funnel::config::Config;
-use funnel::dev::roster::{Roster, Tokens};
-use funnel::dev::server::{http_get, scrape, LocalServer};
+
+use funnel::dev::server::{http_get, scrape};
 use funnel::domain::{Interaction, RegionId};
-use funnel::routing::{invariants, RedisConn, RedisTarget, Router, RoutingConfig};
+use funnel::routing::invariants;
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -23,116 +24,6 @@ fn sample() -> Vec<Interaction> {
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/holdout_sample.jsonl"),
     )
     .unwrap()
-}
-
-/// The managers every test registers (in a region and branch of its own).
-/// Their tokens follow the robot's and the admin's: index = position in
-/// `tokens`.
-fn team(region: &str, branch: &str) -> Roster {
-    let mut roster = Roster::default();
-    for id in ["r1", "r2"] {
-        roster.remote(id, region).unwrap();
-    }
-    for id in ["o1", "o2"] {
-        roster.offline(id, region, branch).unwrap();
-    }
-    roster
-}
-const ROBOT: usize = 0;
-const ADMIN: usize = 1;
-const R1: usize = 2;
-const R2: usize = 3;
-const O1: usize = 4;
-const O2: usize = 5;
-
-struct Stack {
-    servers: Vec<LocalServer>,
-    tokens: Tokens,
-    prefix: String,
-    redis_url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Stack {
-    fn start(redis_url: &str, replicas: usize, tune: impl Fn(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        // Tokens name managers, not where they work.
-        let tokens = team("any", "any").write_tokens(dir.path()).unwrap();
-        let prefix = common::unique_prefix("api");
-        let mut config = Config {
-            redis_urls: vec![redis_url.to_string()],
-            tokens_file: tokens.path.clone(),
-            manifest: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/manifest.json"),
-            scoring_threads: 1,
-            sweep_interval: Duration::from_millis(100),
-            watch_poll: Duration::from_millis(200),
-            stats_interval: Duration::from_millis(500),
-            redis_timeout: Duration::from_secs(1),
-            log_filter: "warn".into(),
-            ..Config::default()
-        };
-        config.routing.key_prefix = prefix.clone();
-        tune(&mut config);
-        let servers = (0..replicas)
-            .map(|_| LocalServer::start(config.clone(), 2).unwrap())
-            .collect();
-        Self {
-            servers,
-            tokens,
-            prefix,
-            redis_url: redis_url.to_string(),
-            _dir: dir,
-        }
-    }
-
-    async fn as_(&self, who: usize) -> Clients {
-        self.as_on(0, who).await
-    }
-
-    async fn as_on(&self, replica: usize, who: usize) -> Clients {
-        Clients::connect(&self.servers[replica].endpoint(), &self.tokens[who])
-            .await
-            .unwrap()
-    }
-
-    async fn router(&self) -> Router {
-        let conn = RedisConn::connect(&RedisTarget {
-            urls: vec![self.redis_url.clone()],
-            cluster: false,
-            response_timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(5),
-        })
-        .await
-        .unwrap();
-        Router::new(
-            conn,
-            RoutingConfig {
-                key_prefix: self.prefix.clone(),
-                ..RoutingConfig::default()
-            },
-        )
-    }
-
-    /// Stops the servers (their sweepers keep moving leads, and the checker
-    /// reads shard by shard), then checks every invariant.
-    async fn assert_sound(&mut self) {
-        for server in self.servers.drain(..) {
-            tokio::task::spawn_blocking(move || server.stop().unwrap())
-                .await
-                .unwrap();
-        }
-        let router = self.router().await;
-        let regions = router.regions().await.unwrap();
-        let v = invariants::check(&router, &regions).await.unwrap();
-        assert!(v.is_empty(), "invariant violations:\n{}", v.join("\n"));
-    }
-
-    async fn setup_managers(&self, region: &str, branch: &str) {
-        team(region, branch)
-            .register(&self.as_(ADMIN).await)
-            .await
-            .unwrap();
-    }
 }
 
 /// Sample calls of one branch, with fresh ids so each test has its own leads.
