@@ -45,14 +45,14 @@
 
 mod common;
 
-use common::scenario::{Kind, T0};
-use common::{cluster, single, unique_prefix};
+use common::scenario::{connect, Kind, T0};
+use common::unique_prefix;
 use funnel::dev::{roster, sample};
 use funnel::domain::*;
 use funnel::routing::{
     invariants, Clock, Completion, CustomerState, IngestOutcome, IngestRequest, Keys, Lease,
-    LeaseRef, ManualClock, Moved, OfferRef, RedisConn, RedisTarget, Router, RoutingConfig,
-    RoutingError, ScriptErrorCode,
+    LeaseRef, ManualClock, Moved, OfferRef, RedisConn, Router, RoutingConfig, RoutingError,
+    ScriptErrorCode,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -627,18 +627,7 @@ fn short(a: &Result<Answer, RoutingError>) -> String {
 
 impl World {
     async fn new(kind: Kind, name: &str) -> Self {
-        let (urls, cluster) = match kind {
-            Kind::Single => (vec![single().url()], false),
-            Kind::Cluster => (cluster().urls(), true),
-        };
-        let conn = RedisConn::connect(&RedisTarget {
-            urls,
-            cluster,
-            response_timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(5),
-        })
-        .await
-        .expect("connect");
+        let conn = connect(kind, Duration::from_secs(10)).await;
         let cfg = config(unique_prefix(name));
         let clock = Arc::new(ManualClock::new(T0));
         let router = Router::with_test_clock(conn.clone(), cfg.clone(), clock.clone());

@@ -30,19 +30,24 @@ pub enum Kind {
     Cluster,
 }
 
-pub async fn harness(kind: Kind, name: &str) -> H {
+/// A connection to this binary's private single Redis or 3-node cluster.
+pub async fn connect(kind: Kind, response_timeout: Duration) -> RedisConn {
     let (urls, cluster) = match kind {
         Kind::Single => (vec![single().url()], false),
         Kind::Cluster => (cluster().urls(), true),
     };
-    let conn = RedisConn::connect(&RedisTarget {
+    RedisConn::connect(&RedisTarget {
         urls,
         cluster,
-        response_timeout: Duration::from_secs(5),
+        response_timeout,
         connect_timeout: Duration::from_secs(5),
     })
     .await
-    .expect("connect");
+    .expect("connect")
+}
+
+pub async fn harness(kind: Kind, name: &str) -> H {
+    let conn = connect(kind, Duration::from_secs(5)).await;
     let cfg = RoutingConfig {
         key_prefix: unique_prefix(name),
         offer_sla: Duration::from_secs(600),
