@@ -33,19 +33,17 @@ impl Router {
             self.keys.customer_pending_dnc(c),
         );
         let mut conn = self.conn.clone();
-        let (_, home, pending): ((), Option<String>, Option<String>) = redis::pipe()
+        // SET NX GET answers the home there was (nil: this call claimed it).
+        let (home, pending): (Option<String>, Option<String>) = redis::pipe()
             .cmd("SET")
             .arg(&home)
             .arg(region.as_str())
             .arg("NX")
-            .ignore()
-            .cmd("GET")
-            .arg(&home)
+            .arg("GET")
             .cmd("GET")
             .arg(&dnc)
             .query_async(&mut conn)
-            .await
-            .map(|(h, p): (Option<String>, Option<String>)| ((), h, p))?;
+            .await?;
         let region = match home {
             Some(h) => RegionId::parse(h).map_err(|e| RoutingError::Protocol(e.to_string()))?,
             None => region.clone(),

@@ -16,7 +16,7 @@
 //! | `ix:<id>` | list | every interaction of the lead with its score (JSON) |
 //! | `tried:<id>` / `offered:<id>` | set | offline managers offered the lead in this referral episode / ever |
 //! | `done:<id>` | hash | results of calls on its leases and offers, by fence id (retries answer them) |
-//! | `idem:<interaction>` | hash | the recorded result and answer of ingesting that interaction (TTL) |
+//! | `idem:<interaction>` | string | the recorded result and answer of ingesting that interaction, one JSON document (TTL) |
 //! | `cust:<customer>` | string | the customer's open lead |
 //! | `pool:<product>` / `mq:<manager>` | zset | remote team pool / a manager's own queue, by priority |
 //! | `offers:<m>` / `held:<m>` | zset | pending offers / leads held (accepted or leased) |

@@ -19,14 +19,15 @@ local a = ARG
 local RECORD, REASONS, ANSWER = ARGV[2], ARGV[3], ARGV[4]
 INTERACTION = a.interaction_id
 
--- `idem:<interaction>`: a hash of the result and the answer as recorded.
+-- `idem:<interaction>`: the result and the answer as recorded, one JSON
+-- string with a TTL (one write, one read).
 local idem = k(KEY.idem, a.interaction_id)
-local seen = redis.call('HMGET', idem, 'result', 'answer')
-if seen[1] then
-  local res = cjson.decode(seen[1])
-  res.replayed = true
-  res.answer = seen[2]
-  return ok(res)
+local seen = redis.call('GET', idem)
+if seen then
+  local rec = cjson.decode(seen)
+  rec.result.replayed = true
+  rec.result.answer = rec.answer
+  return ok(rec.result)
 end
 
 local function snapshot(id)
@@ -92,28 +93,31 @@ if state then
     dest = {kind = kind, manager = owner}
   end
 else
+  -- A new lead is written whole at once; it has no place to leave yet.
   id = a.lead_id
   redis.call('HSET', lead_key(id),
     'id', id, 'customer', a.customer, 'product', a.product, 'campaign', a.campaign,
     'branch', a.branch, 'rm', a.relationship_manager or '', 'remote_mgr', a.remote_manager or '',
-    'state', '', 'owner', '', 'place', '', 'deadline', '',
-    'attempts', 0, 'created_at', NOW)
+    'state', '', 'owner', '', 'place', '', 'deadline', '', 'queue_manager', '',
+    'attempts', 0, 'created_at', NOW,
+    'bucket', a.bucket, 'probability', a.probability, 'score', a.score,
+    'model_version', a.model_version, 'reasons', REASONS, 'updated_at', NOW)
+  redis.call('RPUSH', k(KEY.ix, id), RECORD)
   redis.call('SADD', k(KEY.leads), id)
   redis.call('SADD', k(KEY.branches), a.branch)
   redis.call('SET', k(KEY.cust, a.customer), id)
-  snapshot(id)
+  UNPLACED[id] = a.bucket
   dest = route(id, r, 'ingested', why)
   routed = true
 end
 -- What this interaction tells us is remembered with it.
 if r == 'suppressed' and not mem.dnc then remember_dnc(a.customer, a.interaction_id) end
 if a.route == 'service_followup' then remember_complaint(a.customer, a.interaction_id) end
-if routed and is_sales(r) then remember_contact(a.customer, a.interaction_id) end
+if routed and is_sales(r) then remember_contact(a.customer, a.interaction_id, mem) end
 if dest.manager == '' then dest.manager = nil end
 
-local res = {lead_id = id, destination = dest, joined = joined, routed = routed, route = r,
-             replayed = false,
-             state = redis.call('HGET', lead_key(id), 'state')}
-redis.call('HSET', idem, 'result', cjson.encode(res), 'answer', ANSWER)
-redis.call('PEXPIRE', idem, CFG.idem_ttl_ms)
-return ok(res)
+local res = cjson.encode({lead_id = id, destination = dest, joined = joined, routed = routed,
+  route = r, replayed = false, state = STATE_OF[id] or state})
+redis.call('SET', idem, '{"result":' .. res .. ',"answer":' .. cjson.encode(ANSWER) .. '}',
+  'PX', CFG.idem_ttl_ms)
+return ok_encoded(res)

@@ -19,7 +19,10 @@ local function audit(id, action, from, to, reason, manager)
     redis.call('HMGET', lead_key(id), 'probability', 'bucket', 'model_version', 'owner'))
 end
 
+-- The state each lead was set to by this script (saves reading it back).
+local STATE_OF = {}
 local function set_state(id, to, action, reason, manager)
+  STATE_OF[id] = to
   local lk = lead_key(id)
   local l = redis.call('HMGET', lk, 'state', 'probability', 'bucket', 'model_version', 'owner')
   redis.call('HSET', lk, 'state', to, 'updated_at', NOW)

@@ -9,6 +9,12 @@ local function release_customer(id)
   end
 end
 
+-- Leaving the referral tier ends the referral episode (a lead not yet
+-- placed has none).
+local function end_episode(id)
+  if not UNPLACED[id] then redis.call('DEL', k(KEY.tried, id)) end
+end
+
 local function close(id, state, action, reason)
   leave_place(id)
   redis.call('HSET', lead_key(id), 'owner', '')
@@ -23,8 +29,7 @@ local function enqueue_remote(id, action, reason, prefer_manager)
   local m = prefer_manager
   if m == nil or m == '' then m = l[3] end
   leave_place(id)
-  -- Leaving the referral tier ends the referral episode.
-  redis.call('DEL', k(KEY.tried, id))
+  end_episode(id)
   local kind, place, owner = 'remote_pool', k(KEY.pool, l[2]), ''
   if m and m ~= '' then
     local h = redis.call('HMGET', k(KEY.mgr, m), 'tier', 'products', 'available')
@@ -45,7 +50,7 @@ end
 
 local function incubate(id, action, reason)
   leave_place(id)
-  redis.call('DEL', k(KEY.tried, id))
+  end_episode(id)
   redis.call('HSET', lead_key(id), 'owner', '', 'incubated_at', NOW)
   enter_place(id, k(KEY.incubation), NOW + CFG.review_ms, nil, nil)
   set_state(id, 'incubating', action, reason)
@@ -54,7 +59,7 @@ end
 
 local function service_followup(id, action, reason)
   leave_place(id)
-  redis.call('DEL', k(KEY.tried, id))
+  end_episode(id)
   redis.call('HSET', lead_key(id), 'owner', '')
   enter_place(id, k(KEY.followup), NOW, nil, nil)
   set_state(id, 'service_followup', action, reason)

@@ -6,10 +6,14 @@
 local function is_sales(route) return route == 'referral' or route == 'remote' end
 
 local function memory_of(c)
-  local f = redis.call('HMGET', k(KEY.cmem, c), 'dnc', 'complaint_until')
-  redis.call('ZREMRANGEBYSCORE', k(KEY.ccon, c), '-inf', NOW - CFG.contact_window_ms)
+  local mk, ck = k(KEY.cmem, c), k(KEY.ccon, c)
+  -- Most calls are a customer's first: nothing remembered, one call to know.
+  if redis.call('EXISTS', mk, ck) == 0 then
+    return {dnc = false, complaint_until = 0, contacts = 0, fresh = true}
+  end
+  local f = redis.call('HMGET', mk, 'dnc', 'complaint_until')
   return {dnc = f[1] == '1', complaint_until = tonumber(f[2]) or 0,
-    contacts = redis.call('ZCARD', k(KEY.ccon, c))}
+    contacts = redis.call('ZCOUNT', ck, '(' .. (NOW - CFG.contact_window_ms), '+inf')}
 end
 
 -- The route after the memory, and why (domain::Policy's rules beat the
@@ -39,6 +43,10 @@ local function remember_complaint(c, by)
   end
 end
 
-local function remember_contact(c, interaction)
-  redis.call('ZADD', k(KEY.ccon, c), 'NX', NOW, interaction)
+-- `mem` is what memory_of read: contacts past the window are dropped as a
+-- new one comes (nothing to drop for a customer never seen).
+local function remember_contact(c, interaction, mem)
+  local ck = k(KEY.ccon, c)
+  if not mem.fresh then redis.call('ZREMRANGEBYSCORE', ck, '-inf', NOW - CFG.contact_window_ms) end
+  redis.call('ZADD', ck, 'NX', NOW, interaction)
 end

@@ -12,10 +12,17 @@ end
 -- Bucket read by leave_place, reused by enter_place in the same script (the
 -- bucket does not change in between).
 local BUCKET = {}
+-- Leads this script created and has not placed yet (id -> bucket): nothing
+-- to leave, no referral episode to end.
+local UNPLACED = {}
 
 -- Leaving a place also ends what was said about the lead there: that no
 -- manager could take it (`unplaceable`), that it is due for re-engagement.
 local function leave_place(id)
+  if UNPLACED[id] then
+    BUCKET[id] = UNPLACED[id]
+    return ''
+  end
   local lk = lead_key(id)
   local f = redis.call('HMGET', lk, 'place', 'deadline', 'bucket', 'unplaceable')
   BUCKET[id] = f[3] or ''
@@ -35,6 +42,7 @@ local function leave_place(id)
 end
 
 local function enter_place(id, place, score, deadline_key, due)
+  UNPLACED[id] = nil
   if redis.call('ZADD', place, score, id) == 1 then
     local bucket = BUCKET[id] or redis.call('HGET', lead_key(id), 'bucket') or ''
     redis.call('HINCRBY', k(KEY.qcount), place .. '|' .. bucket, 1)

@@ -47,6 +47,8 @@ local function fail(code, msg)
   return cjson.encode({err = code, msg = msg})
 end
 local function ok(reply) return cjson.encode({ok = reply}) end
+-- The same, for a reply already encoded (encoded once, also stored).
+local function ok_encoded(json) return '{"ok":' .. json .. '}' end
 
 -- Offline managers' watch streams are told when their offers change (a
 -- nudge only: they re-read; nothing is lost if a message is).
