@@ -38,6 +38,26 @@ fn evalsha_stats(server: &RedisNode) -> (u64, f64) {
     (0, 0.0)
 }
 
+/// CPU seconds so far of this process (the client: router, tokio, redis-rs)
+/// and of the redis-server (`INFO cpu`), to say who spent the shared cores.
+fn cpu(server: &RedisNode) -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name: utime and stime are the 12th and 13th.
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = 100.0; // USER_HZ on Linux
+    let client = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+    let info = server.cli(&["INFO", "cpu"]);
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (client, field("used_cpu_user:") + field("used_cpu_sys:"))
+}
+
 fn interaction(i: usize) -> IngestRequest {
     funnel::dev::sample::ingest_request(
         &format!("bench-{i}"),
@@ -86,6 +106,7 @@ fn main() {
         // Phase 1: ingest+route.
         server.cli(&["CONFIG", "RESETSTAT"]);
         let next = Arc::new(AtomicUsize::new(0));
+        let cpu0 = cpu(&server);
         let start = Instant::now();
         let tasks: Vec<_> = (0..TASKS)
             .map(|_| {
@@ -105,11 +126,13 @@ fn main() {
             t.await.unwrap();
         }
         let ingest_secs = start.elapsed().as_secs_f64();
+        let cpu1 = cpu(&server);
         let (ingest_calls, ingest_usec) = evalsha_stats(&server);
 
         // Phase 2: pull one + complete it, 64 managers at once.
         server.cli(&["CONFIG", "RESETSTAT"]);
         let done = Arc::new(AtomicUsize::new(0));
+        let cpu2 = cpu(&server);
         let start = Instant::now();
         let tasks: Vec<_> = (0..TASKS)
             .map(|m| {
@@ -135,6 +158,7 @@ fn main() {
             t.await.unwrap();
         }
         let pair_secs = start.elapsed().as_secs_f64();
+        let cpu3 = cpu(&server);
         let pairs = done.load(Ordering::Relaxed);
         let (pc_calls, pc_usec) = evalsha_stats(&server);
 
@@ -172,8 +196,12 @@ fn main() {
             server.cli(&["INFO", "server"]).lines().find(|l| l.starts_with("redis_version")).unwrap_or(""));
         println!("ingest+route:   {n} leads in {ingest_secs:.2}s = {:.0} leads/s (64 tasks, 1 connection)", n as f64 / ingest_secs);
         println!("                redis CPU {ingest_usec:.2} us/call over {ingest_calls} script calls");
+        println!("                CPU per lead: client {:.1} us, redis-server {:.1} us (both on the same cores)",
+            (cpu1.0 - cpu0.0) * 1e6 / n as f64, (cpu1.1 - cpu0.1) * 1e6 / n as f64);
         println!("pull+complete:  {pairs} pairs in {pair_secs:.2}s = {:.0} pairs/s", pairs as f64 / pair_secs);
         println!("                redis CPU {pc_usec:.2} us/call over {pc_calls} script calls (pull 1 + complete)");
+        println!("                CPU per pair: client {:.1} us, redis-server {:.1} us",
+            (cpu3.0 - cpu2.0) * 1e6 / pairs.max(1) as f64, (cpu3.1 - cpu2.1) * 1e6 / pairs.max(1) as f64);
         println!("pull (10/call): {leased} leads in {pull_calls} calls, redis CPU {pull_usec:.2} us/call = {:.2} us per leased lead",
             pull_usec * pull_calls as f64 / leased.max(1) as f64);
         println!("ceiling:        redis-benchmark -t set -c 64 -P 1: {ceiling}");

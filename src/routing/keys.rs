@@ -1,6 +1,6 @@
 //! Every Redis key funnel uses, named once. The Rust callers and the
-//! invariant checker build keys here; the Lua scripts get the same part
-//! names as a generated `KEY` table (see [`lua_table`]).
+//! invariant checker build keys here; the Lua scripts write `KEY.<part>`,
+//! which becomes the part's name when a script is built (see [`lua_part`]).
 //!
 //! The shard unit is a **region**: its branches, the remote team serving it,
 //! their managers and the customers homed there. Every key of a region
@@ -85,14 +85,14 @@ const PARTS: &[&str] = &[
 ];
 const OFFERS_CHANNEL: &str = "offers";
 
-/// The `KEY` table every script starts with.
-pub(crate) fn lua_table() -> String {
-    let mut s = String::from("local KEY = {");
-    for p in PARTS {
-        s.push_str(&format!("{p} = '{p}', "));
+/// The key-part name `KEY.<name>` stands for in a script (`None`: no such
+/// part, a mistake caught when the scripts are built). Substituted as a
+/// literal, so no script builds a table on every call.
+pub(crate) fn lua_part(name: &str) -> Option<&'static str> {
+    if name == "offers_channel" {
+        return Some(OFFERS_CHANNEL);
     }
-    s.push_str(&format!("offers_channel = '{OFFERS_CHANNEL}'}}\n"));
-    s
+    PARTS.iter().find(|p| **p == name).copied()
 }
 
 /// Key builder for one key prefix.
@@ -253,11 +253,11 @@ mod tests {
     }
 
     #[test]
-    fn the_lua_table_names_every_part() {
-        let t = lua_table();
+    fn every_part_has_its_lua_name() {
         for p in PARTS {
-            assert!(t.contains(&format!("{p} = '{p}'")), "{p}");
+            assert_eq!(lua_part(p), Some(*p));
         }
-        assert!(t.starts_with("local KEY = {") && t.trim_end().ends_with('}'));
+        assert_eq!(lua_part("offers_channel"), Some(OFFERS_CHANNEL));
+        assert_eq!(lua_part("no_such_part"), None);
     }
 }

@@ -1,7 +1,7 @@
 //! The Rust↔Lua contract. Each operation is one script under `lua/`, built
 //! from its `--- @include "name"` lines (shared functions under
-//! `lua/includes/`, each included once, in order) after the generated `KEY`
-//! table. A script gets ONE JSON argument with named fields and answers
+//! `lua/includes/`, each included once, in order), with every `KEY.<part>`
+//! replaced by the part's name from `keys.rs`. A script gets ONE JSON argument with named fields and answers
 //! `{"ok": reply}` or `{"err": code, "msg": text}`; replies deserialize
 //! straight into Rust types and codes into [`ScriptErrorCode`].
 //! `redis::Script` sends EVALSHA and loads the script on NOSCRIPT by itself.
@@ -28,10 +28,11 @@ const INCLUDES: &[(&str, &str)] = &[
     ("memory", include_str!("lua/includes/memory.lua")),
 ];
 
-/// Expands `--- @include "name"` lines; panics on an unknown include (a
-/// build-time mistake, caught by the first test that loads the scripts).
+/// Expands `--- @include "name"` lines and `KEY.<part>` names; panics on an
+/// unknown include or part (a build-time mistake, caught by the first test
+/// that loads the scripts).
 fn expand(body: &str) -> String {
-    let mut out = keys::lua_table();
+    let mut out = String::new();
     let mut seen: Vec<&str> = Vec::new();
     for line in body.lines() {
         match line
@@ -54,6 +55,33 @@ fn expand(body: &str) -> String {
             }
         }
     }
+    key_parts(&out)
+}
+
+/// Replaces each `KEY.<part>` with the part's name as a Lua string.
+fn key_parts(src: &str) -> String {
+    let mut out = String::with_capacity(src.len());
+    let mut rest = src;
+    while let Some(at) = rest.find("KEY.") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 4..];
+        let len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if len == 0 {
+            // Not a name (e.g. `KEY.<part>` in a comment).
+            out.push_str("KEY.");
+            rest = after;
+            continue;
+        }
+        let part = keys::lua_part(&after[..len])
+            .unwrap_or_else(|| panic!("unknown key part KEY.{}", &after[..len]));
+        out.push('\'');
+        out.push_str(part);
+        out.push('\'');
+        rest = &after[len..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -134,11 +162,31 @@ struct Call<'a, A> {
     args: &'a A,
 }
 
+/// A script's answer before its `ok` part is typed. (Not an untagged enum:
+/// serde would buffer the whole reply and try each variant in turn.)
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum Reply<T> {
-    Ok { ok: T },
-    Err { err: ScriptErrorCode, msg: String },
+struct Reply<'a> {
+    #[serde(borrow, default)]
+    ok: Option<&'a RawValue>,
+    #[serde(default)]
+    err: Option<ScriptErrorCode>,
+    #[serde(default)]
+    msg: String,
+}
+
+/// Decodes a script's answer: its typed `ok` part, or its refusal.
+fn decode<R: DeserializeOwned>(raw: &str) -> Result<R, RoutingError> {
+    let protocol = |e: serde_json::Error| RoutingError::Protocol(format!("{e}: {raw}"));
+    let reply: Reply = serde_json::from_str(raw).map_err(protocol)?;
+    match (reply.ok, reply.err) {
+        (_, Some(code)) => Err(RoutingError::Rejected(ScriptError {
+            code,
+            msg: reply.msg,
+        })),
+        (Some(ok), None) => serde_json::from_str(ok.get()).map_err(protocol),
+        // Lua's cjson drops a nil `ok`: the reply is `{}`.
+        (None, None) => serde_json::from_str("null").map_err(protocol),
+    }
 }
 
 impl Router {
@@ -192,13 +240,7 @@ impl Router {
             invocation.arg(*p);
         }
         let raw: String = invocation.invoke_async(&mut conn).await?;
-        match serde_json::from_str::<Reply<R>>(&raw) {
-            Ok(Reply::Ok { ok }) => Ok(ok),
-            Ok(Reply::Err { err, msg }) => {
-                Err(RoutingError::Rejected(ScriptError { code: err, msg }))
-            }
-            Err(e) => Err(RoutingError::Protocol(format!("{e}: {raw}"))),
-        }
+        decode(&raw)
     }
 }
 
@@ -240,27 +282,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn includes_expand_once_in_order_after_the_key_table() {
-        let s = expand("--- @include \"prelude\"\n--- @include \"prelude\"\nreturn 1\n");
-        assert!(s.starts_with("local KEY = {"));
+    fn includes_expand_once_in_order_with_key_parts_named() {
+        let s =
+            expand("--- @include \"prelude\"\n--- @include \"prelude\"\nreturn k(KEY.lead, 'x')\n");
+        assert!(s.starts_with("-- Shared by every script"));
         assert_eq!(s.matches("local CALL = cjson.decode").count(), 1);
-        assert!(s.trim_end().ends_with("return 1"));
+        assert!(s.trim_end().ends_with("return k('lead', 'x')"));
+        assert!(!s.contains("KEY.lead") && !s.contains("KEY.offers_channel"));
+    }
+
+    #[test]
+    #[should_panic(expected = "unknown key part KEY.nope")]
+    fn an_unknown_key_part_is_refused() {
+        expand("return KEY.nope\n");
+    }
+
+    #[test]
+    fn every_script_builds() {
+        Scripts::load();
     }
 
     #[test]
     fn replies_decode_into_types_and_codes() {
-        let ok: Reply<u32> = serde_json::from_str(r#"{"ok": 3}"#).unwrap();
-        assert!(matches!(ok, Reply::Ok { ok: 3 }));
-        let err: Reply<u32> =
-            serde_json::from_str(r#"{"err": "lease_lost", "msg": "gone"}"#).unwrap();
-        assert!(matches!(
-            err,
-            Reply::Err {
-                err: ScriptErrorCode::LeaseLost,
-                ..
+        assert_eq!(decode::<u32>(r#"{"ok": 3}"#).unwrap(), 3);
+        assert_eq!(decode::<Option<u32>>("{}").unwrap(), None);
+        match decode::<u32>(r#"{"err": "lease_lost", "msg": "gone"}"#) {
+            Err(RoutingError::Rejected(e)) => {
+                assert_eq!(e.code, ScriptErrorCode::LeaseLost);
+                assert_eq!(e.msg, "gone");
             }
-        ));
+            other => panic!("expected a refusal, got {other:?}"),
+        }
         // A code Rust does not know is a contract violation, not a guess.
-        assert!(serde_json::from_str::<Reply<u32>>(r#"{"err": "oops", "msg": ""}"#).is_err());
+        assert!(matches!(
+            decode::<u32>(r#"{"err": "oops", "msg": ""}"#),
+            Err(RoutingError::Protocol(_))
+        ));
+        // So is an `ok` of the wrong type.
+        assert!(matches!(
+            decode::<u32>(r#"{"ok": "three"}"#),
+            Err(RoutingError::Protocol(_))
+        ));
     }
 }

@@ -107,6 +107,8 @@ else
   redis.call('SADD', k(KEY.branches), a.branch)
   redis.call('SET', k(KEY.cust, a.customer), id)
   UNPLACED[id] = a.bucket
+  NEW_LEAD[id] = {score = a.score, product = a.product, remote_mgr = a.remote_manager or '',
+    probability = a.probability, bucket = a.bucket, model_version = a.model_version}
   dest = route(id, r, 'ingested', why)
   routed = true
 end

@@ -21,10 +21,16 @@ end
 
 -- The state each lead was set to by this script (saves reading it back).
 local STATE_OF = {}
+-- Leads this script created, by id: the fields it wrote, until their first
+-- state (saves reading back what was just written).
+local NEW_LEAD = {}
 local function set_state(id, to, action, reason, manager)
   STATE_OF[id] = to
   local lk = lead_key(id)
-  local l = redis.call('HMGET', lk, 'state', 'probability', 'bucket', 'model_version', 'owner')
+  local new = NEW_LEAD[id]
+  NEW_LEAD[id] = nil
+  local l = new and {'', new.probability, new.bucket, new.model_version, ''}
+    or redis.call('HMGET', lk, 'state', 'probability', 'bucket', 'model_version', 'owner')
   redis.call('HSET', lk, 'state', to, 'updated_at', NOW)
   emit(id, action, l[1], to, reason, manager, {l[2], l[3], l[4], l[5]})
 end

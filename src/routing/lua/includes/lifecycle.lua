@@ -25,7 +25,9 @@ end
 -- Medium: the customer's own remote manager if registered in this shard and
 -- qualified, else the region's team pool for the product.
 local function enqueue_remote(id, action, reason, prefer_manager)
-  local l = redis.call('HMGET', lead_key(id), 'score', 'product', 'remote_mgr')
+  local new = NEW_LEAD[id]
+  local l = new and {new.score, new.product, new.remote_mgr}
+    or redis.call('HMGET', lead_key(id), 'score', 'product', 'remote_mgr')
   local m = prefer_manager
   if m == nil or m == '' then m = l[3] end
   leave_place(id)
@@ -37,10 +39,9 @@ local function enqueue_remote(id, action, reason, prefer_manager)
       kind, place, owner = 'remote_personal', k(KEY.mq, m), m
     end
   end
-  enter_place(id, place, priority(l[1], NOW), nil, nil)
   -- Queued is not held: no owner, but the manager whose own queue it is.
-  redis.call('HSET', lead_key(id), 'owner', '', 'queue_manager', owner, 'queued_at', NOW,
-    'callback_at', '')
+  enter_place(id, place, priority(l[1], NOW), nil, nil,
+    {'owner', '', 'queue_manager', owner, 'queued_at', NOW, 'callback_at', ''})
   set_state(id, 'remote_queued', action, reason, owner)
   if owner == '' and qualified_count('remote', '', l[2]) == 0 then
     flag_unplaceable(id, 'no remote manager of this region is qualified for ' .. l[2])
@@ -51,8 +52,8 @@ end
 local function incubate(id, action, reason)
   leave_place(id)
   end_episode(id)
-  redis.call('HSET', lead_key(id), 'owner', '', 'incubated_at', NOW)
-  enter_place(id, k(KEY.incubation), NOW + CFG.review_ms, nil, nil)
+  enter_place(id, k(KEY.incubation), NOW + CFG.review_ms, nil, nil,
+    {'owner', '', 'incubated_at', NOW})
   set_state(id, 'incubating', action, reason)
   return {kind = 'incubation'}
 end

@@ -41,7 +41,8 @@ local function leave_place(id)
   return f[1] or ''
 end
 
-local function enter_place(id, place, score, deadline_key, due)
+-- `fields`: more lead fields to set in the same write (optional).
+local function enter_place(id, place, score, deadline_key, due, fields)
   UNPLACED[id] = nil
   if redis.call('ZADD', place, score, id) == 1 then
     local bucket = BUCKET[id] or redis.call('HGET', lead_key(id), 'bucket') or ''
@@ -50,7 +51,11 @@ local function enter_place(id, place, score, deadline_key, due)
   if deadline_key then
     redis.call('ZADD', deadline_key, due, id)
   end
-  redis.call('HSET', lead_key(id), 'place', place, 'deadline', deadline_key or '')
+  if fields then
+    redis.call('HSET', lead_key(id), 'place', place, 'deadline', deadline_key or '', unpack(fields))
+  else
+    redis.call('HSET', lead_key(id), 'place', place, 'deadline', deadline_key or '')
+  end
 end
 
 -- Registered managers qualified for a product, available or not: 0 means no

@@ -8,8 +8,8 @@
 --             with the script's named arguments under `args`.
 -- A script answers {"ok": <typed reply>} or {"err": <code>, "msg": <text>}
 -- and checks everything before its first write, so a failure writes nothing.
--- `KEY` (the key-part names) is generated from routing/keys.rs and placed
--- before this file.
+-- `KEY.<part>` names a key part of routing/keys.rs: each is replaced by
+-- the part's name when the script is built (routing/script.rs).
 local P = KEYS[1]
 local CALL = cjson.decode(ARGV[1])
 -- One clock for every deadline: this Redis server's. Only tests send their
