@@ -15,9 +15,14 @@ local function end_episode(id)
   if not UNPLACED[id] then redis.call('DEL', k(KEY.tried, id)) end
 end
 
-local function close(id, state, action, reason)
+-- `fields`: more lead fields to set with the owner (optional).
+local function close(id, state, action, reason, fields)
   leave_place(id)
-  redis.call('HSET', lead_key(id), 'owner', '')
+  if fields then
+    redis.call('HSET', lead_key(id), 'owner', '', unpack(fields))
+  else
+    redis.call('HSET', lead_key(id), 'owner', '')
+  end
   release_customer(id)
   set_state(id, state, action, reason)
 end
@@ -70,11 +75,11 @@ end
 -- A closing outcome recorded by manager `m` (remote or offline), who may
 -- still read the lead for a while (`closed_by`).
 local function close_with(id, outcome, note, m)
-  redis.call('HSET', lead_key(id), 'closed_by', m, 'closed_at', NOW)
+  local closing = {'closed_by', m, 'closed_at', NOW}
   if outcome == 'converted' then
-    close(id, 'closed_converted', 'completed', note)
+    close(id, 'closed_converted', 'completed', note, closing)
   else
-    close(id, 'closed_not_interested', 'completed', note)
+    close(id, 'closed_not_interested', 'completed', note, closing)
   end
   return {kind = 'closed'}
 end

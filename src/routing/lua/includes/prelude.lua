@@ -63,6 +63,6 @@ end
 
 -- What a transition that moves a lead answers.
 local function moved(id, dest)
-  return ok({lead_id = id, destination = dest, state = redis.call('HGET', lead_key(id), 'state'),
-    branch = redis.call('HGET', lead_key(id), 'branch')})
+  local l = redis.call('HMGET', lead_key(id), 'state', 'branch')
+  return ok({lead_id = id, destination = dest, state = l[1], branch = l[2]})
 end

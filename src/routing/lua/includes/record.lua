@@ -23,6 +23,6 @@ end
 
 -- What a transition that moves a lead answers, recorded under its fence.
 local function moved_recorded(id, dest, fence, op, fp)
-  return record(id, fence, op, fp, {lead_id = id, destination = dest,
-    state = redis.call('HGET', lead_key(id), 'state'), branch = redis.call('HGET', lead_key(id), 'branch')})
+  local l = redis.call('HMGET', lead_key(id), 'state', 'branch')
+  return record(id, fence, op, fp, {lead_id = id, destination = dest, state = l[1], branch = l[2]})
 end
