@@ -1,7 +1,6 @@
 //! Tunables of the lead lifecycle.
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use std::time::Duration;
 
 /// Durations are human-readable in config files (`"30m"`, `"4h"`).
@@ -76,24 +75,30 @@ impl Default for RoutingConfig {
 }
 
 impl RoutingConfig {
-    /// What the scripts read as `CFG` (milliseconds), encoded once.
-    pub(crate) fn script_json(&self) -> Box<RawValue> {
+    /// What the scripts read as `CFG` (milliseconds): a Lua table literal
+    /// built into each script, so no call sends or decodes it.
+    pub(crate) fn script_lua(&self) -> String {
         let ms = |d: Duration| d.as_millis() as u64;
-        let v = serde_json::json!({
-            "offer_sla_ms": ms(self.offer_sla),
-            "backflow_ms": ms(self.backflow_wait),
-            "lease_max_ms": ms(self.lease_max),
-            "accepted_followup_ms": ms(self.acceptance_followup),
-            "accepted_grace_ms": ms(self.acceptance_grace),
-            "max_attempts": self.max_attempts,
-            "review_ms": ms(self.incubation_review),
-            "incubation_expiry_ms": ms(self.incubation_expiry),
-            "idem_ttl_ms": ms(self.idempotency_ttl),
-            "complaint_cooloff_ms": ms(self.complaint_cooloff),
-            "contact_window_ms": ms(self.contact_window),
-            "contact_cap": self.contact_cap,
-            "audit_maxlen": self.audit_stream_maxlen,
-        });
-        RawValue::from_string(v.to_string()).expect("a JSON object is valid JSON")
+        let fields: [(&str, u64); 13] = [
+            ("offer_sla_ms", ms(self.offer_sla)),
+            ("backflow_ms", ms(self.backflow_wait)),
+            ("lease_max_ms", ms(self.lease_max)),
+            ("accepted_followup_ms", ms(self.acceptance_followup)),
+            ("accepted_grace_ms", ms(self.acceptance_grace)),
+            ("max_attempts", u64::from(self.max_attempts)),
+            ("review_ms", ms(self.incubation_review)),
+            ("incubation_expiry_ms", ms(self.incubation_expiry)),
+            ("idem_ttl_ms", ms(self.idempotency_ttl)),
+            ("complaint_cooloff_ms", ms(self.complaint_cooloff)),
+            ("contact_window_ms", ms(self.contact_window)),
+            ("contact_cap", u64::from(self.contact_cap)),
+            ("audit_maxlen", self.audit_stream_maxlen),
+        ];
+        let mut lua = String::from("local CFG = {");
+        for (name, value) in fields {
+            lua.push_str(&format!("{name} = {value}, "));
+        }
+        lua.push_str("}\n");
+        lua
     }
 }

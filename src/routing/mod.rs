@@ -40,7 +40,6 @@ pub use script::{ScriptError, ScriptErrorCode};
 pub use types::*;
 
 use crate::domain::{LeadId, RegionId};
-use serde_json::value::RawValue;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -51,7 +50,6 @@ pub struct Router {
     keys: Keys,
     scripts: Arc<script::Scripts>,
     cfg: Arc<RoutingConfig>,
-    cfg_json: Arc<RawValue>,
     clock: Arc<dyn Clock>,
     /// Tests only: the scripts take `now` from `clock` instead of Redis.
     test_clock: bool,
@@ -79,8 +77,7 @@ impl Router {
         Self {
             conn,
             keys: Keys::new(&cfg.key_prefix),
-            scripts: Arc::new(script::Scripts::load()),
-            cfg_json: cfg.script_json().into(),
+            scripts: Arc::new(script::Scripts::load(&cfg.script_lua())),
             cfg: Arc::new(cfg),
             clock,
             test_clock,

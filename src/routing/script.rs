@@ -28,11 +28,11 @@ const INCLUDES: &[(&str, &str)] = &[
     ("memory", include_str!("lua/includes/memory.lua")),
 ];
 
-/// Expands `--- @include "name"` lines and `KEY.<part>` names; panics on an
-/// unknown include or part (a build-time mistake, caught by the first test
-/// that loads the scripts).
-fn expand(body: &str) -> String {
-    let mut out = String::new();
+/// Expands `--- @include "name"` lines and `KEY.<part>` names, after the
+/// configuration's `CFG` table (`cfg`); panics on an unknown include or part
+/// (a build-time mistake, caught by the first test that loads the scripts).
+fn expand(body: &str, cfg: &str) -> String {
+    let mut out = String::from(cfg);
     let mut seen: Vec<&str> = Vec::new();
     for line in body.lines() {
         match line
@@ -90,8 +90,9 @@ macro_rules! scripts {
         /// Every script, built once per process.
         pub(crate) struct Scripts { $(pub $name: Script),+ }
         impl Scripts {
-            pub fn load() -> Self {
-                Self { $($name: Script::new(&expand(include_str!(concat!("lua/", stringify!($name), ".lua"))))),+ }
+            /// Every script with `cfg` (the `CFG` table) built in.
+            pub fn load(cfg: &str) -> Self {
+                Self { $($name: Script::new(&expand(include_str!(concat!("lua/", stringify!($name), ".lua")), cfg))),+ }
             }
         }
     };
@@ -158,7 +159,6 @@ struct Call<'a, A> {
     #[serde(skip_serializing_if = "Option::is_none")]
     now: Option<i64>,
     actor: &'a str,
-    cfg: &'a RawValue,
     args: &'a A,
 }
 
@@ -229,7 +229,6 @@ impl Router {
         let call = serde_json::to_string(&Call {
             now: self.test_clock.then(|| self.now_ms()),
             actor: &actor,
-            cfg: &self.cfg_json,
             args,
         })
         .map_err(|e| RoutingError::Protocol(format!("cannot encode arguments: {e}")))?;
@@ -283,9 +282,11 @@ mod tests {
 
     #[test]
     fn includes_expand_once_in_order_with_key_parts_named() {
-        let s =
-            expand("--- @include \"prelude\"\n--- @include \"prelude\"\nreturn k(KEY.lead, 'x')\n");
-        assert!(s.starts_with("-- Shared by every script"));
+        let s = expand(
+            "--- @include \"prelude\"\n--- @include \"prelude\"\nreturn k(KEY.lead, 'x')\n",
+            "local CFG = {}\n",
+        );
+        assert!(s.starts_with("local CFG = {}\n-- Shared by every script"));
         assert_eq!(s.matches("local CALL = cjson.decode").count(), 1);
         assert!(s.trim_end().ends_with("return k('lead', 'x')"));
         assert!(!s.contains("KEY.lead") && !s.contains("KEY.offers_channel"));
@@ -294,12 +295,12 @@ mod tests {
     #[test]
     #[should_panic(expected = "unknown key part KEY.nope")]
     fn an_unknown_key_part_is_refused() {
-        expand("return KEY.nope\n");
+        expand("return KEY.nope\n", "");
     }
 
     #[test]
     fn every_script_builds() {
-        Scripts::load();
+        Scripts::load(&crate::routing::RoutingConfig::default().script_lua());
     }
 
     #[test]

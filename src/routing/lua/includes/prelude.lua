@@ -3,9 +3,12 @@
 -- Calling convention:
 --   KEYS[1] = "<prefix>:{<region>}", the shard anchor. Every key a script
 --             touches is derived from it, so all share ONE hash tag (slot).
---   ARGV[1] = one JSON object: {actor = "...", cfg = {...}, args = {...}}
+--   ARGV[1] = one JSON object: {actor = "...", args = {...}}
 --             (and `now` = ms in tests only)
 --             with the script's named arguments under `args`.
+-- `CFG` (the routing configuration, in ms) is a table built into the script
+-- by routing/script.rs: a replica with another configuration runs its own
+-- copy of the script.
 -- A script answers {"ok": <typed reply>} or {"err": <code>, "msg": <text>}
 -- and checks everything before its first write, so a failure writes nothing.
 -- `KEY.<part>` names a key part of routing/keys.rs: each is replaced by
@@ -21,7 +24,6 @@ if not NOW then
   NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local ACTOR = CALL.actor
-local CFG = CALL.cfg
 local ARG = CALL.args
 -- Rust sends absent optional arguments as null: make them nil.
 for name, v in pairs(ARG) do
