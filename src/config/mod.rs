@@ -6,6 +6,7 @@
 
 use crate::domain::{CampaignId, Thresholds};
 use crate::routing::RoutingConfig;
+use crate::web::WebConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider, Source};
@@ -55,6 +56,8 @@ pub struct Config {
     pub tokens_file: PathBuf,
     /// Lead lifecycle tunables (SLA, leases, incubation, key prefix...).
     pub routing: RoutingConfig,
+    /// The managers' workbench (web pages and their JSON API).
+    pub web: WebConfig,
     /// How often the deadline sweeper runs.
     #[serde(with = "humantime_serde")]
     pub sweep_interval: Duration,
@@ -103,6 +106,7 @@ impl Default for Config {
             campaign_thresholds: HashMap::new(),
             tokens_file: "config/tokens.toml".into(),
             routing: RoutingConfig::default(),
+            web: WebConfig::default(),
             sweep_interval: Duration::from_secs(1),
             sweep_batch: 500,
             watch_poll: Duration::from_secs(1),
