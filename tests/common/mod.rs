@@ -27,3 +27,4 @@ pub fn unique_prefix(name: &str) -> String {
 }
 pub mod scenario;
 pub mod stack;
+pub mod web;
