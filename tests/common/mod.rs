@@ -28,3 +28,4 @@ pub fn unique_prefix(name: &str) -> String {
 pub mod scenario;
 pub mod stack;
 pub mod web;
+pub mod browser;
