@@ -94,7 +94,10 @@ async fn remote_manager_pulls_reads_a_lead_and_records_each_outcome() {
     .await;
     b.screenshot("remote-desk").await;
     let shown = b
-        .js("return document.querySelector('#lead h2').textContent.slice(5)", vec![])
+        .js(
+            "return document.querySelector('#lead h2').textContent.slice(5)",
+            vec![],
+        )
         .await;
     let shown = shown.as_str().unwrap().to_string();
     assert!(leads.contains(&shown), "{shown} not in {leads:?}");
@@ -198,8 +201,11 @@ async fn branch_manager_sees_a_referral_live_declines_it_and_the_next_gets_it() 
         .await;
     b.screenshot("branch-referrals").await;
 
-    b.type_into(&format!("{row} .decline-reason"), "customer is abroad until May")
-        .await;
+    b.type_into(
+        &format!("{row} .decline-reason"),
+        "customer is abroad until May",
+    )
+    .await;
     b.click(&format!("{row} .decline")).await;
     b.until(&format!(
         "return !document.querySelector(\"{row}\") \
@@ -210,7 +216,10 @@ async fn branch_manager_sees_a_referral_live_declines_it_and_the_next_gets_it() 
     assert!(trail
         .iter()
         .any(|e| e.action == "declined" && e.reason.contains("abroad")));
-    assert_eq!(state_of(&admin, &lead).await, pb::LeadState::ReferralOffered);
+    assert_eq!(
+        state_of(&admin, &lead).await,
+        pb::LeadState::ReferralOffered
+    );
 
     // The next manager signs in and finds it waiting, accepts, completes.
     b.click("#signout").await;
@@ -224,7 +233,10 @@ async fn branch_manager_sees_a_referral_live_declines_it_and_the_next_gets_it() 
         .await;
     b.click("#outcome-converted").await;
     wait_done(&b, &lead).await;
-    assert_eq!(state_of(&admin, &lead).await, pb::LeadState::ClosedConverted);
+    assert_eq!(
+        state_of(&admin, &lead).await,
+        pb::LeadState::ClosedConverted
+    );
     b.stop().await;
     s.assert_sound().await;
 }
@@ -280,8 +292,11 @@ async fn a_double_submitted_outcome_acts_once_in_the_browser() {
     let closed = pb::LeadState::ClosedNotInterested;
     assert_eq!(entered(&admin, &leads[1], closed).await, 1);
     assert_eq!(
-        b.js("return Funnel.call('GET', '/api/remote/mine').then(m => m.leases.length)", vec![])
-            .await,
+        b.js(
+            "return Funnel.call('GET', '/api/remote/mine').then(m => m.leases.length)",
+            vec![]
+        )
+        .await,
         Value::from(0)
     );
     b.stop().await;

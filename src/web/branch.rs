@@ -113,9 +113,11 @@ pub async fn events(web: State<Web>, Caller(p): Caller) -> Result<Response, WebE
             Ok(change) => change_event(&change, funnel.now_ms()),
             Err(e) => {
                 let status = tonic::Status::from(ApiError::from(e));
-                Event::default()
-                    .event("error")
-                    .data(format!("{:?}: {}", status.code(), status.message()))
+                Event::default().event("error").data(format!(
+                    "{:?}: {}",
+                    status.code(),
+                    status.message()
+                ))
             }
         })
     });

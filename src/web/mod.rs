@@ -127,10 +127,7 @@ async fn asset(body: &'static str, content_type: &'static str) -> Response {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"),
         ),
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
     ];
     (headers, body).into_response()
 }

@@ -6,8 +6,8 @@
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -123,7 +123,10 @@ impl Browser {
             }
             if t0.elapsed() > WAIT {
                 let status = self
-                    .js("return (document.getElementById('status')||{}).textContent", vec![])
+                    .js(
+                        "return (document.getElementById('status')||{}).textContent",
+                        vec![],
+                    )
                     .await;
                 panic!("timed out waiting for: {script} (status: {status})");
             }
@@ -132,11 +135,14 @@ impl Browser {
     }
 
     pub async fn status(&self) -> String {
-        self.js("return document.getElementById('status').textContent", vec![])
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.js(
+            "return document.getElementById('status').textContent",
+            vec![],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
     }
 
     /// Saves a PNG as `docs/screenshots/<name>.png`.
