@@ -50,7 +50,7 @@ impl Browser {
             json!({
                 "binary": CHROMIUM,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=1400,1000",
+                         "--disable-dev-shm-usage", "--window-size=1400,1500",
                          format!("--user-data-dir={}", profile.path().display())],
             }),
         );

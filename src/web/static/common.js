@@ -135,6 +135,15 @@ const Funnel = (() => {
     box.replaceChildren(el("h2", {}, "Lead " + page.lead.id), summary(page.lead),
       el("p", { class: "meta" }, "campaign " + page.lead.campaign + " · branch " + page.lead.branch + " · model " + page.lead.model_version));
     if (actions) box.append(actions);
+    // What the customer said comes first: the manager confirms the need.
+    box.append(el("h2", {}, "Conversations (" + page.interactions.length + ")"));
+    for (const i of page.interactions) {
+      const chat = el("div", { class: "chat" });
+      for (const t of i.interaction.turns) {
+        chat.append(el("div", { class: "turn " + t.speaker }, el("span", { class: "who" }, t.speaker === "robot" ? "AI robot" : "Customer"), t.text));
+      }
+      box.append(el("p", { class: "meta" }, time(i.received_at_ms) + " · " + i.interaction.interaction_id + " · score " + i.score.score), chat);
+    }
     if (latest) {
       const s = latest.score;
       box.append(el("h2", {}, "Score " + s.score + " (p = " + s.probability.toFixed(3) + ") · top reasons"), reasonBars(s.reasons));
@@ -145,14 +154,6 @@ const Funnel = (() => {
       const rows = Object.entries(f).filter(([, v]) => v !== null).map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v)));
       if (latest.defaulted_features.length) rows.push(el("tr", {}, el("td", {}, "model defaults for"), el("td", {}, latest.defaulted_features.join(", "))));
       box.append(el("h2", {}, "Customer features"), el("table", { id: "features" }, ...rows));
-    }
-    box.append(el("h2", {}, "Conversations (" + page.interactions.length + ")"));
-    for (const i of page.interactions) {
-      const chat = el("div", { class: "chat" });
-      for (const t of i.interaction.turns) {
-        chat.append(el("div", { class: "turn " + t.speaker }, el("span", { class: "who" }, t.speaker === "robot" ? "AI robot" : "Customer"), t.text));
-      }
-      box.append(el("p", { class: "meta" }, time(i.received_at_ms) + " · " + i.interaction.interaction_id + " · score " + i.score.score), chat);
     }
     const trail = el("table", { id: "audit" }, el("tr", {}, el("th", {}, "when"), el("th", {}, "who"), el("th", {}, "what"), el("th", {}, "from → to"), el("th", {}, "why")));
     for (const e of page.history) {
