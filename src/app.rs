@@ -119,7 +119,7 @@ pub async fn run(
         stop.clone(),
     ));
     tasks.spawn(refresh_queue_gauges(
-        router,
+        router.clone(),
         metrics,
         config.stats_interval,
         stop.clone(),
@@ -139,6 +139,14 @@ pub async fn run(
             web_listener,
             crate::web::router(web),
             http_stop.clone(),
+        ));
+    }
+    if !config.webhooks.sinks.is_empty() {
+        // Reads the audit streams on its own: routing never waits on it.
+        tasks.spawn(crate::webhooks::run(
+            router.clone(),
+            config.webhooks.clone(),
+            stop.clone(),
         ));
     }
     let api = Api {

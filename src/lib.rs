@@ -18,3 +18,4 @@ pub mod scoring;
 pub mod service;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;

@@ -42,6 +42,13 @@ impl Principal {
         }
     }
 
+    pub fn admin(self) -> Result<(), ApiError> {
+        match self {
+            Principal::Admin => Ok(()),
+            p => Err(p.refused("is not an admin")),
+        }
+    }
+
     fn refused(&self, why: &str) -> ApiError {
         ApiError::PermissionDenied(format!("{} {why}", self.describe()))
     }

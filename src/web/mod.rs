@@ -88,6 +88,7 @@ pub fn router(web: Web) -> Router {
         .route("/api/branch/leads/{lead}/accept", post(branch::accept))
         .route("/api/branch/leads/{lead}/decline", post(branch::decline))
         .route("/api/branch/leads/{lead}/complete", post(branch::complete))
+        .route("/api/admin/webhooks", get(webhook_log))
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such page\n") })
         .with_state(web)
 }
@@ -214,6 +215,33 @@ impl IntoResponse for WebError {
 }
 
 type WebResult<T> = Result<Json<T>, WebError>;
+
+/// The webhook delivery log, newest first (admins).
+#[tracing::instrument(skip_all, fields(web = "webhook_log"))]
+async fn webhook_log(
+    web: State<Web>,
+    Caller(p): Caller,
+    uri: axum::http::Uri,
+) -> WebResult<serde_json::Value> {
+    p.admin()?;
+    // `?count=N` (the only parameter; axum's query extractor is not built in).
+    let count = uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("count=")))
+        .map(|n| {
+            n.parse::<usize>()
+                .map_err(|_| ApiError::invalid("count", "not a number"))
+        })
+        .transpose()?
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let lines = web.funnel.webhook_log(count).await?;
+    let lines: Vec<serde_json::Map<String, serde_json::Value>> = lines
+        .into_iter()
+        .map(|fields| fields.into_iter().map(|(k, v)| (k, v.into())).collect())
+        .collect();
+    Ok(Json(serde_json::json!({ "deliveries": lines })))
+}
 
 /// Server time for the pages' countdowns: they run on the offset between
 /// this and the browser's clock, not on the browser's clock alone.
