@@ -18,10 +18,11 @@ ENV ORT_DYLIB_PATH=/opt/funnel/lib/libonnxruntime.so \
     FUNNEL_TOKENS_FILE=/etc/funnel/tokens.toml \
     FUNNEL_LISTEN=0.0.0.0:50051 \
     FUNNEL_METRICS_LISTEN=0.0.0.0:9090 \
+    FUNNEL_WEB__LISTEN=0.0.0.0:8080 \
     FUNNEL_LOG_FORMAT=json
 USER funnel
 WORKDIR /opt/funnel
-EXPOSE 50051 9090
+EXPOSE 50051 9090 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["funnel", "health", "--addr", "http://127.0.0.1:50051"]
 ENTRYPOINT ["funnel"]
 CMD ["serve"]

@@ -29,6 +29,15 @@ npm ci --no-audit --no-fund --loglevel=error >/dev/null
 node_modules/.bin/buf lint
 echo "buf lint: clean"
 
+# The workbench's browser tests (tests/browser.rs) drive Debian's Chromium
+# through its chromedriver; CJK fonts so transcripts render in screenshots.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+   || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    chromium chromium-driver fonts-noto-cjk >/dev/null
+fi
+
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 # Benches are built by clippy above; they are run by hand (see README).

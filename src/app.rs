@@ -23,6 +23,8 @@ use tonic_health::ServingStatus;
 pub struct Bound {
     pub grpc: std::net::SocketAddr,
     pub metrics: std::net::SocketAddr,
+    /// The workbench, when `web.enabled`.
+    pub web: Option<std::net::SocketAddr>,
 }
 
 /// How long `/readyz` waits for each check (a PING is sub-millisecond).
@@ -84,9 +86,14 @@ pub async fn run(
     // The HTTP port has a token of its own: it outlives the gRPC drain.
     let http_stop = CancellationToken::new();
     let metrics_listener = TcpListener::bind(config.metrics_listen).await?;
+    let web_listener = match config.web.enabled {
+        true => Some(TcpListener::bind(config.web.listen).await?),
+        false => None,
+    };
     let bound = Bound {
         grpc: listener.local_addr()?,
         metrics: metrics_listener.local_addr()?,
+        web: web_listener.as_ref().map(|l| l.local_addr()).transpose()?,
     };
     let readiness = readiness(conn, Arc::downgrade(&scorer), stop.clone());
     tasks.spawn(telemetry::http::serve(
@@ -112,12 +119,36 @@ pub async fn run(
         stop.clone(),
     ));
     tasks.spawn(refresh_queue_gauges(
-        router,
+        router.clone(),
         metrics,
         config.stats_interval,
         stop.clone(),
     ));
 
+    if let Some(web_listener) = web_listener {
+        let web = crate::web::Web {
+            funnel: funnel.clone(),
+            tokens: tokens.clone(),
+            shutdown: stop.clone(),
+            tasks: tasks.clone(),
+            keepalive: config.web.keepalive,
+        };
+        // Like the HTTP port, it outlives the gRPC drain; its event streams
+        // end with `stop` (their watch loops are tracked tasks).
+        tasks.spawn(crate::web::serve(
+            web_listener,
+            crate::web::router(web),
+            http_stop.clone(),
+        ));
+    }
+    if !config.webhooks.sinks.is_empty() {
+        // Reads the audit streams on its own: routing never waits on it.
+        tasks.spawn(crate::webhooks::run(
+            router.clone(),
+            config.webhooks.clone(),
+            stop.clone(),
+        ));
+    }
     let api = Api {
         funnel,
         tokens,
@@ -148,7 +179,7 @@ pub async fn run(
     };
 
     on_bound(bound.clone());
-    tracing::info!(grpc = %bound.grpc, metrics = %bound.metrics, "listening");
+    tracing::info!(grpc = %bound.grpc, metrics = %bound.metrics, web = ?bound.web, "listening");
     let server = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection_v1)

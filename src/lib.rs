@@ -17,3 +17,5 @@ pub mod routing;
 pub mod scoring;
 pub mod service;
 pub mod telemetry;
+pub mod web;
+pub mod webhooks;

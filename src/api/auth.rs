@@ -26,6 +26,33 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// A remote manager's id; anyone else is refused, saying who they are.
+    pub fn remote(self) -> Result<ManagerId, ApiError> {
+        match self {
+            Principal::RemoteManager(m) => Ok(m),
+            p => Err(p.refused("is not a remote manager")),
+        }
+    }
+
+    /// An offline (branch) manager's id; anyone else is refused.
+    pub fn offline(self) -> Result<ManagerId, ApiError> {
+        match self {
+            Principal::OfflineManager(m) => Ok(m),
+            p => Err(p.refused("is not an offline manager")),
+        }
+    }
+
+    pub fn admin(self) -> Result<(), ApiError> {
+        match self {
+            Principal::Admin => Ok(()),
+            p => Err(p.refused("is not an admin")),
+        }
+    }
+
+    fn refused(&self, why: &str) -> ApiError {
+        ApiError::PermissionDenied(format!("{} {why}", self.describe()))
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Principal::Robot => "robot".into(),
@@ -96,15 +123,21 @@ impl Tokens {
         Ok(Self { by_hash })
     }
 
-    /// The caller of a request, from `authorization: Bearer <token>`.
+    /// The caller of a gRPC request, from `authorization: Bearer <token>`.
     pub fn principal<T>(&self, req: &tonic::Request<T>) -> Result<Principal, ApiError> {
-        let header = req
-            .metadata()
-            .get("authorization")
+        let header = req.metadata().get("authorization");
+        self.bearer(header.map(|v| v.as_bytes()))
+    }
+
+    /// The caller named by an `authorization` header's value (gRPC metadata
+    /// or an HTTP header: the web workbench authenticates through here too).
+    pub fn bearer(&self, header: Option<&[u8]>) -> Result<Principal, ApiError> {
+        let header = header
             .ok_or_else(|| ApiError::Unauthenticated("missing authorization metadata".into()))?;
-        let value = header
-            .to_str()
-            .map_err(|_| ApiError::Unauthenticated("malformed authorization metadata".into()))?;
+        let value = std::str::from_utf8(header)
+            .ok()
+            .filter(|v| v.is_ascii())
+            .ok_or_else(|| ApiError::Unauthenticated("malformed authorization metadata".into()))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))

@@ -11,6 +11,9 @@ mod observe;
 mod referrals;
 mod remote_desk;
 
+pub use observe::{bounded, require, ApiResult};
+pub use remote_desk::reader;
+
 #[allow(clippy::all, missing_docs)]
 pub mod pb {
     tonic::include_proto!("funnel.v1");

@@ -52,17 +52,11 @@ impl Api {
     }
 
     pub(super) fn remote<T>(&self, req: &Request<T>) -> ApiResult<ManagerId> {
-        self.caller(req, "is not a remote manager", |p| match p {
-            Principal::RemoteManager(m) => Ok(m),
-            p => Err(p),
-        })
+        self.tokens.principal(req)?.remote()
     }
 
     pub(super) fn offline<T>(&self, req: &Request<T>) -> ApiResult<ManagerId> {
-        self.caller(req, "is not an offline manager", |p| match p {
-            Principal::OfflineManager(m) => Ok(m),
-            p => Err(p),
-        })
+        self.tokens.principal(req)?.offline()
     }
 
     pub(super) fn admin<T>(&self, req: &Request<T>) -> ApiResult<()> {

@@ -6,6 +6,8 @@
 
 use crate::domain::{CampaignId, Thresholds};
 use crate::routing::RoutingConfig;
+use crate::web::WebConfig;
+use crate::webhooks::WebhooksConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider, Source};
@@ -55,6 +57,10 @@ pub struct Config {
     pub tokens_file: PathBuf,
     /// Lead lifecycle tunables (SLA, leases, incubation, key prefix...).
     pub routing: RoutingConfig,
+    /// The managers' workbench (web pages and their JSON API).
+    pub web: WebConfig,
+    /// Signed POSTs to the bank's endpoints (referral offers, SLA breaches).
+    pub webhooks: WebhooksConfig,
     /// How often the deadline sweeper runs.
     #[serde(with = "humantime_serde")]
     pub sweep_interval: Duration,
@@ -103,6 +109,8 @@ impl Default for Config {
             campaign_thresholds: HashMap::new(),
             tokens_file: "config/tokens.toml".into(),
             routing: RoutingConfig::default(),
+            web: WebConfig::default(),
+            webhooks: WebhooksConfig::default(),
             sweep_interval: Duration::from_secs(1),
             sweep_batch: 500,
             watch_poll: Duration::from_secs(1),
@@ -316,6 +324,9 @@ impl Config {
                 ));
             }
         }
+        self.webhooks
+            .validate()
+            .map_err(|e| ConfigError::Invalid("webhooks.sinks", e))?;
         if self.routing.lease_default > self.routing.lease_max {
             return Err(ConfigError::Invalid(
                 "routing.lease_default",
@@ -341,6 +352,9 @@ impl Config {
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
         c.redis_urls = c.redis_urls.iter().map(|u| redact_url(u)).collect();
+        for sink in &mut c.webhooks.sinks {
+            sink.secret = "***".into();
+        }
         c
     }
 }

@@ -154,3 +154,27 @@ fn passwords_are_redacted() {
         "{logged}"
     );
 }
+
+#[test]
+fn the_workbench_listener_is_set_by_file_env_and_flag() {
+    figment::Jail::expect_with(|jail| {
+        let c = resolve(&[]).unwrap();
+        assert!(c.web.enabled);
+        assert_eq!(c.web.listen, "0.0.0.0:8080".parse().unwrap());
+        jail.create_file(
+            "f.toml",
+            "[web]\nlisten = \"127.0.0.1:8081\"\nkeepalive = \"5s\"\n",
+        )?;
+        let c = resolve(&["--config", "f.toml"]).unwrap();
+        assert_eq!(c.web.listen, "127.0.0.1:8081".parse().unwrap());
+        assert_eq!(c.web.keepalive, Duration::from_secs(5));
+        jail.set_env("FUNNEL_WEB__LISTEN", "127.0.0.1:8082");
+        let c = resolve(&["--config", "f.toml"]).unwrap();
+        assert_eq!(c.web.listen, "127.0.0.1:8082".parse().unwrap());
+        let c = resolve(&["--config", "f.toml", "--set", "web.enabled=false"]).unwrap();
+        assert!(!c.web.enabled);
+        let err = resolve(&["--set", "web.port=1"]).unwrap_err();
+        assert!(err.to_string().contains("web.port"), "{err}");
+        Ok(())
+    });
+}

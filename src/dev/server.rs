@@ -57,6 +57,8 @@ impl LocalFunnel {
 pub struct LocalServer {
     pub grpc: SocketAddr,
     pub metrics: SocketAddr,
+    /// The workbench (`web.enabled`).
+    pub web: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
 }
@@ -66,6 +68,7 @@ impl LocalServer {
     pub fn start(mut config: Config, threads: usize) -> anyhow::Result<Self> {
         config.listen = "127.0.0.1:0".parse()?;
         config.metrics_listen = "127.0.0.1:0".parse()?;
+        config.web.listen = "127.0.0.1:0".parse()?;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -100,6 +103,7 @@ impl LocalServer {
             Ok(Ok(b)) => Ok(Self {
                 grpc: b.grpc,
                 metrics: b.metrics,
+                web: b.web,
                 stop: Some(stop_tx),
                 thread: Some(thread),
             }),

@@ -135,6 +135,11 @@ impl Keys {
         format!("{}:regions", self.prefix)
     }
 
+    /// A capped log stream outside the shards (the webhook delivery log).
+    pub fn log(&self, name: &str) -> String {
+        format!("{}:log:{name}", self.prefix)
+    }
+
     /// Pub/sub channel the scripts nudge offline managers' watchers on.
     pub fn offers_channel(&self) -> String {
         format!("{}:{OFFERS_CHANNEL}", self.prefix)
@@ -224,6 +229,10 @@ impl ShardKeys {
     }
     pub fn leads(&self) -> String {
         self.key(&["leads"])
+    }
+    /// The shard's append-only audit stream (read as the webhooks' outbox).
+    pub fn audit(&self) -> String {
+        self.key(&["audit"])
     }
     pub fn qcount(&self) -> String {
         self.key(&["qcount"])

@@ -24,6 +24,7 @@ pub mod keys;
 mod leads;
 mod managers;
 pub mod offers;
+pub mod outbox;
 mod referrals;
 mod remote;
 pub mod script;

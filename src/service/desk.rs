@@ -151,6 +151,11 @@ impl Funnel {
             .await?)
     }
 
+    /// The newest lines of the webhook delivery log.
+    pub async fn webhook_log(&self, count: usize) -> Result<Vec<Vec<(String, String)>>> {
+        Ok(self.router.log_tail("webhooks", count).await?)
+    }
+
     pub async fn queue_stats(&self, region: Option<&RegionId>) -> Result<QueueStats> {
         Ok(self.router.queue_stats(region).await?)
     }

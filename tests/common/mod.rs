@@ -25,5 +25,7 @@ pub fn unique_prefix(name: &str) -> String {
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     )
 }
+pub mod browser;
 pub mod scenario;
 pub mod stack;
+pub mod web;
