@@ -756,21 +756,20 @@ impl World {
         let Some(home) = &self.home[c] else { return };
         let (shard, id) = (self.keys.shard(home), self.customers[c].as_str());
         let mut conn = self.conn.clone();
-        let (f, contacts): (Vec<Option<String>>, Vec<(String, f64)>) = redis::pipe()
-            .cmd("HMGET")
-            .arg(shard.customer_memory(id))
-            .arg(&["dnc", "complaint_until"])
-            .cmd("ZRANGE")
-            .arg(format!("{}:ccon:{id}", shard.anchor()))
-            .arg(0)
-            .arg(-1)
-            .arg("WITHSCORES")
+        let f: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(shard.customer_record(id))
+            .arg(&["dnc", "complaint_until", "contacts"])
             .query_async(&mut conn)
             .await
             .expect("customer memory");
         self.dnc[c] = f[0].as_deref() == Some("1");
         self.complaint_until[c] = f[1].as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
-        self.contacts[c] = contacts.into_iter().map(|(i, t)| (i, t as i64)).collect();
+        // `contacts`: JSON [[interaction, ms], ...] (see lua/includes/memory.lua).
+        let contacts: Vec<(String, i64)> = f[2]
+            .as_deref()
+            .map(|j| serde_json::from_str(j).expect("contacts are JSON pairs"))
+            .unwrap_or_default();
+        self.contacts[c] = contacts.into_iter().collect();
     }
 
     /// Leads a remote manager holds, in all its shards.

@@ -37,7 +37,7 @@ async fn do_not_contact(
 ) -> Result<bool, RoutingError> {
     let mut conn = router.conn.clone();
     let dnc: Option<String> = redis::cmd("HGET")
-        .arg(router.keys().shard(region).customer_memory(customer))
+        .arg(router.keys().shard(region).customer_record(customer))
         .arg("dnc")
         .query_async(&mut conn)
         .await?;
@@ -324,8 +324,9 @@ async fn check_region(
     }
 
     for (customer, open) in open_by_customer {
-        let indexed: Option<String> = redis::cmd("GET")
-            .arg(sk.customer(&customer))
+        let indexed: Option<String> = redis::cmd("HGET")
+            .arg(sk.customer_record(&customer))
+            .arg("lead")
             .query_async(&mut conn)
             .await?;
         if open.len() > 1 {

@@ -17,7 +17,7 @@
 //! | `tried:<id>` / `offered:<id>` | set | offline managers offered the lead in this referral episode / ever |
 //! | `done:<id>` | hash | results of calls on its leases and offers, by fence id (retries answer them) |
 //! | `idem:<interaction>` | string | the recorded result and answer of ingesting that interaction, one JSON document (TTL) |
-//! | `cust:<customer>` | string | the customer's open lead |
+//! | `cmem:<customer>` | hash | the customer's record: open lead (`lead`), do-not-contact, complaint cool-off, recent sales hand-offs (`contacts`) |
 //! | `pool:<product>` / `mq:<manager>` | zset | remote team pool / a manager's own queue, by priority |
 //! | `offers:<m>` / `held:<m>` | zset | pending offers / leads held (accepted or leased) |
 //! | `unassigned:<branch>:<product>` | zset | high leads with no eligible branch manager yet, per product |
@@ -34,10 +34,9 @@
 //!
 //! A customer's home region has a tag of its own: `<prefix>:{c:<customer>}:home`
 //! (string, claimed on its first call; all of its leads live there) and
-//! `:dnc` (an admin's do-not-contact for a customer not seen yet). What the
-//! customer told us lives in the home region's shard, next to its leads:
-//! `cmem:<customer>` (hash: do-not-contact, complaint cool-off) and
-//! `ccon:<customer>` (zset: sales hand-offs by interaction, for the cap).
+//! `:dnc` (an admin's do-not-contact for a customer not seen yet). The
+//! customer's record (`cmem:<customer>`) lives in the home region's shard,
+//! next to its leads.
 //!
 //! Outside any tag (single-key commands only, never inside a script):
 //! `<prefix>:directory:managers` (manager → shards), `<prefix>:regions`, and
@@ -53,7 +52,6 @@ const PARTS: &[&str] = &[
     "tried",
     "offered",
     "idem",
-    "cust",
     "pool",
     "mq",
     "offers",
@@ -78,7 +76,6 @@ const PARTS: &[&str] = &[
     "pulls",
     "accepted",
     "cmem",
-    "ccon",
     "qual",
     "unplaceable",
     "reengage",
@@ -237,10 +234,8 @@ impl ShardKeys {
     pub fn qcount(&self) -> String {
         self.key(&["qcount"])
     }
-    pub fn customer(&self, c: &str) -> String {
-        self.key(&["cust", c])
-    }
-    pub fn customer_memory(&self, c: &str) -> String {
+    /// The customer's record: open lead, compliance memory, recent contacts.
+    pub fn customer_record(&self, c: &str) -> String {
         self.key(&["cmem", c])
     }
 }

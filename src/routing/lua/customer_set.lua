@@ -11,7 +11,7 @@
 local c = ARG.customer
 if ARG.do_not_contact == true then
   remember_dnc(c, ACTOR)
-  local id = redis.call('GET', k(KEY.cust, c))
+  local id = redis.call('HGET', k(KEY.cmem, c), 'lead')
   if id then route(id, 'suppressed', 'suppressed', 'do-not-contact set by an admin') end
 elseif ARG.do_not_contact == false then
   redis.call('HDEL', k(KEY.cmem, c), 'dnc', 'dnc_since', 'dnc_by')
@@ -19,6 +19,6 @@ end
 if ARG.clear_complaint then
   redis.call('HDEL', k(KEY.cmem, c), 'complaint_until', 'complaint_by')
 end
-local mem = memory_of(c)
+local mem = customer_of(c)
 return ok({do_not_contact = mem.dnc, complaint_until = mem.complaint_until,
-  complaint_active = mem.complaint_until > NOW, recent_sales_contacts = mem.contacts})
+  complaint_active = mem.complaint_until > NOW, recent_sales_contacts = #mem.contacts})

@@ -58,11 +58,11 @@ local KIND_OF_STATE = {
 
 -- What the customer told us before beats this call.
 if a.pending_dnc then remember_dnc(a.customer, 'admin') end
-local mem = memory_of(a.customer)
+local mem = customer_of(a.customer)
 local r, why = remembered(mem, a.route, a.why)
 
 local id, dest, joined, routed = nil, nil, false, false
-local existing = redis.call('GET', k(KEY.cust, a.customer))
+local existing = mem.lead
 local state = existing and redis.call('HGET', lead_key(existing), 'state')
 
 if state then
@@ -105,7 +105,15 @@ else
   redis.call('RPUSH', k(KEY.ix, id), RECORD)
   redis.call('SADD', k(KEY.leads), id)
   redis.call('SADD', k(KEY.branches), a.branch)
-  redis.call('SET', k(KEY.cust, a.customer), id)
+  -- The customer's open lead, and the hand-off it is if it goes to sales,
+  -- in one write before it is routed (closing it at once clears `lead`).
+  local field, value = nil, nil
+  if is_sales(r) then field, value = note_contact(mem, a.interaction_id) end
+  if field then
+    redis.call('HSET', k(KEY.cmem, a.customer), 'lead', id, field, value)
+  else
+    redis.call('HSET', k(KEY.cmem, a.customer), 'lead', id)
+  end
   UNPLACED[id] = a.bucket
   NEW_LEAD[id] = {score = a.score, product = a.product, remote_mgr = a.remote_manager or '',
     probability = a.probability, bucket = a.bucket, model_version = a.model_version}
@@ -115,7 +123,10 @@ end
 -- What this interaction tells us is remembered with it.
 if r == 'suppressed' and not mem.dnc then remember_dnc(a.customer, a.interaction_id) end
 if a.route == 'service_followup' then remember_complaint(a.customer, a.interaction_id) end
-if routed and is_sales(r) then remember_contact(a.customer, a.interaction_id, mem) end
+if routed and joined and is_sales(r) then
+  local field, value = note_contact(mem, a.interaction_id)
+  if field then redis.call('HSET', k(KEY.cmem, a.customer), field, value) end
+end
 if dest.manager == '' then dest.manager = nil end
 
 local res = cjson.encode({lead_id = id, destination = dest, joined = joined, routed = routed,

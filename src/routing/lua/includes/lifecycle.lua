@@ -4,8 +4,8 @@
 -- The open lead of a customer is released when the lead closes.
 local function release_customer(id)
   local c = redis.call('HGET', lead_key(id), 'customer')
-  if c and redis.call('GET', k(KEY.cust, c)) == id then
-    redis.call('DEL', k(KEY.cust, c))
+  if c and redis.call('HGET', k(KEY.cmem, c), 'lead') == id then
+    redis.call('HDEL', k(KEY.cmem, c), 'lead')
   end
 end
 

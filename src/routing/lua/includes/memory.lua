@@ -1,19 +1,23 @@
--- What a customer told us before, kept in its home region's shard (all of
--- its leads live there): `cmem:<customer>` (do-not-contact, complaint
--- cool-off) and `ccon:<customer>` (sales hand-offs by interaction). Read,
--- applied and written by the same script that routes the lead, so nothing
--- can slip between remembering and routing.
+-- A customer's record, kept in its home region's shard (all of its leads
+-- live there): `cmem:<customer>`, a hash of its open lead (`lead`), what it
+-- told us (do-not-contact, complaint cool-off) and its recent sales
+-- hand-offs (`contacts`: JSON [[interaction, ms], ...], only those inside the
+-- contact window are kept). Read, applied and written by the same script
+-- that routes the lead, so nothing can slip between remembering and routing.
 local function is_sales(route) return route == 'referral' or route == 'remote' end
 
-local function memory_of(c)
-  local mk, ck = k(KEY.cmem, c), k(KEY.ccon, c)
-  -- Most calls are a customer's first: nothing remembered, one call to know.
-  if redis.call('EXISTS', mk, ck) == 0 then
-    return {dnc = false, complaint_until = 0, contacts = 0, fresh = true}
+-- The customer's record: its open lead (nil if none) and what it told us,
+-- with only the sales hand-offs still inside the contact window.
+local function customer_of(c)
+  local f = redis.call('HMGET', k(KEY.cmem, c), 'lead', 'dnc', 'complaint_until', 'contacts')
+  local contacts = {}
+  if f[4] then
+    for _, e in ipairs(cjson.decode(f[4])) do
+      if e[2] > NOW - CFG.contact_window_ms then contacts[#contacts + 1] = e end
+    end
   end
-  local f = redis.call('HMGET', mk, 'dnc', 'complaint_until')
-  return {dnc = f[1] == '1', complaint_until = tonumber(f[2]) or 0,
-    contacts = redis.call('ZCOUNT', ck, '(' .. (NOW - CFG.contact_window_ms), '+inf')}
+  return {lead = f[1] or nil, dnc = f[2] == '1', complaint_until = tonumber(f[3]) or 0,
+    contacts = contacts}
 end
 
 -- The route after the memory, and why (domain::Policy's rules beat the
@@ -26,8 +30,8 @@ local function remembered(mem, route, why)
   if mem.complaint_until > NOW and is_sales(route) then
     return 'service_followup', 'complaint cool-off: service follow-up, no sales routing; ' .. why
   end
-  if is_sales(route) and mem.contacts >= CFG.contact_cap then
-    return 'incubation', 'contact cap: ' .. mem.contacts .. ' sales hand-offs in the window; ' .. why
+  if is_sales(route) and #mem.contacts >= CFG.contact_cap then
+    return 'incubation', 'contact cap: ' .. #mem.contacts .. ' sales hand-offs in the window; ' .. why
   end
   return route, why
 end
@@ -43,10 +47,12 @@ local function remember_complaint(c, by)
   end
 end
 
--- `mem` is what memory_of read: contacts past the window are dropped as a
--- new one comes (nothing to drop for a customer never seen).
-local function remember_contact(c, interaction, mem)
-  local ck = k(KEY.ccon, c)
-  if not mem.fresh then redis.call('ZREMRANGEBYSCORE', ck, '-inf', NOW - CFG.contact_window_ms) end
-  redis.call('ZADD', ck, 'NX', NOW, interaction)
+-- Notes a sales hand-off in `mem` (what customer_of read); answers the
+-- field and value to write (nil: this interaction was noted already).
+local function note_contact(mem, interaction)
+  for _, e in ipairs(mem.contacts) do
+    if e[1] == interaction then return nil end
+  end
+  mem.contacts[#mem.contacts + 1] = {interaction, NOW}
+  return 'contacts', cjson.encode(mem.contacts)
 end
