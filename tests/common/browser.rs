@@ -145,10 +145,14 @@ impl Browser {
         .to_string()
     }
 
-    /// Saves a PNG as `docs/screenshots/<name>.png`.
+    /// Saves a PNG as `<name>.png` in `target/screenshots/`, or in
+    /// `FUNNEL_SCREENSHOTS` if set (`docs/screenshots` refreshes the README's),
+    /// so a test run leaves the work tree clean.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        let dir = std::env::var_os("FUNNEL_SCREENSHOTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
