@@ -152,7 +152,9 @@ impl Browser {
         let png = self.client.screenshot().await.unwrap();
         let dir = std::env::var_os("FUNNEL_SCREENSHOTS")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots"));
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
+            });
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
