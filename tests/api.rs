@@ -7,39 +7,16 @@ mod common;
 
 use common::stack::*;
 
-use funnel::api::convert::interaction_to_pb;
 use funnel::api::pb;
-use funnel::client::{read_interactions, Clients};
+use funnel::client::Clients;
 
 use funnel::dev::server::{http_get, scrape};
-use funnel::domain::{Interaction, RegionId};
+use funnel::domain::RegionId;
 use funnel::routing::invariants;
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::time::Duration;
 use tonic::Code;
-
-fn sample() -> Vec<Interaction> {
-    read_interactions(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/holdout_sample.jsonl"),
-    )
-    .unwrap()
-}
-
-/// Sample calls of one branch, with fresh ids so each test has its own leads.
-fn calls_of(branch: &str, n: usize, tag: &str) -> Vec<pb::Interaction> {
-    sample()
-        .into_iter()
-        .filter(|c| c.branch_id.as_str() == branch)
-        .take(n)
-        .map(|c| {
-            let mut p = interaction_to_pb(&c);
-            p.interaction_id = format!("{}-{tag}", p.interaction_id);
-            p.customer_id = format!("{}-{tag}", p.customer_id);
-            p
-        })
-        .collect()
-}
 
 async fn submit(
     c: &Clients,

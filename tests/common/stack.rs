@@ -4,7 +4,9 @@
 //! invariant checker. The same stack as `tests/api.rs` builds for itself.
 #![allow(dead_code)]
 
-use funnel::client::Clients;
+use funnel::api::convert::interaction_to_pb;
+use funnel::api::pb;
+use funnel::client::{read_interactions, Clients};
 use funnel::config::Config;
 use funnel::dev::roster::{Roster, Tokens};
 use funnel::dev::server::LocalServer;
@@ -125,4 +127,23 @@ impl Stack {
             .await
             .unwrap();
     }
+}
+
+/// Sample calls of one branch (the shipped held-out sample), with fresh ids
+/// so each test has its own leads.
+pub fn calls_of(branch: &str, n: usize, tag: &str) -> Vec<pb::Interaction> {
+    read_interactions(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/holdout_sample.jsonl"),
+    )
+    .unwrap()
+    .into_iter()
+    .filter(|c| c.branch_id.as_str() == branch)
+    .take(n)
+    .map(|c| {
+        let mut p = interaction_to_pb(&c);
+        p.interaction_id = format!("{}-{tag}", p.interaction_id);
+        p.customer_id = format!("{}-{tag}", p.customer_id);
+        p
+    })
+    .collect()
 }

@@ -2,9 +2,9 @@
 //! calls and an event-stream reader), and sample calls of one branch.
 #![allow(dead_code)]
 
-use funnel::api::convert::interaction_to_pb;
+use super::stack::calls_of;
 use funnel::api::pb;
-use funnel::client::{read_interactions, Clients};
+use funnel::client::Clients;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -124,24 +124,6 @@ impl Events {
             }
         }
     }
-}
-
-/// Sample calls of one branch, with fresh ids so each test has its own leads.
-pub fn calls_of(branch: &str, n: usize, tag: &str) -> Vec<pb::Interaction> {
-    read_interactions(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/holdout_sample.jsonl"),
-    )
-    .unwrap()
-    .into_iter()
-    .filter(|c| c.branch_id.as_str() == branch)
-    .take(n)
-    .map(|c| {
-        let mut p = interaction_to_pb(&c);
-        p.interaction_id = format!("{}-{tag}", p.interaction_id);
-        p.customer_id = format!("{}-{tag}", p.customer_id);
-        p
-    })
-    .collect()
 }
 
 pub async fn submit(robot: &Clients, i: pb::Interaction) -> pb::SubmitInteractionResponse {
