@@ -253,7 +253,12 @@ async fn unassigned_flows_back_to_remote(h: H) {
     assert_eq!(rep.backflowed, 1);
     let rec = r.get_lead(&lead.lead_id).await.unwrap();
     assert_eq!(state_of(&rec), LeadState::RemoteQueued);
-    assert_eq!(rec.history.last().unwrap().action, "backflow");
+    // No remote manager is registered either: the back-flow, then the flag.
+    let actions: Vec<&str> = rec.history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions[actions.len() - 2..],
+        ["backflow", "flagged_unplaceable"]
+    );
     h.assert_sound().await;
 }
 

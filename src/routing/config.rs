@@ -50,6 +50,11 @@ pub struct RoutingConfig {
     pub idempotency_ttl: Duration,
     /// Approximate length kept of each shard's audit stream.
     pub audit_stream_maxlen: u64,
+    /// An offer still unanswered this long before its accept deadline gets
+    /// one `offer_expiring` audit event (the `referral.expiring` webhook).
+    /// Capped at half of `offer_sla`; zero turns the warning off.
+    #[serde(with = "humantime_serde")]
+    pub offer_warning: Duration,
 }
 
 impl Default for RoutingConfig {
@@ -70,6 +75,7 @@ impl Default for RoutingConfig {
             contact_window: Duration::from_secs(7 * 24 * 3600),
             idempotency_ttl: Duration::from_secs(30 * 24 * 3600),
             audit_stream_maxlen: 1_000_000,
+            offer_warning: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -79,7 +85,7 @@ impl RoutingConfig {
     /// built into each script, so no call sends or decodes it.
     pub(crate) fn script_lua(&self) -> String {
         let ms = |d: Duration| d.as_millis() as u64;
-        let fields: [(&str, u64); 13] = [
+        let fields: [(&str, u64); 14] = [
             ("offer_sla_ms", ms(self.offer_sla)),
             ("backflow_ms", ms(self.backflow_wait)),
             ("lease_max_ms", ms(self.lease_max)),
@@ -93,6 +99,10 @@ impl RoutingConfig {
             ("contact_window_ms", ms(self.contact_window)),
             ("contact_cap", u64::from(self.contact_cap)),
             ("audit_maxlen", self.audit_stream_maxlen),
+            (
+                "offer_warn_ms",
+                ms(self.offer_warning.min(self.offer_sla / 2)),
+            ),
         ];
         let mut lua = String::from("local CFG = {");
         for (name, value) in fields {

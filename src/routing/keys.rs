@@ -26,6 +26,7 @@
 //! | `qual` | hash | per `offline|<branch>|<product>` and `remote|<product>`: managers qualified |
 //! | `incubation`, `callback`, `followup` | zset | incubation (by next review), call-backs (by time), service follow-ups |
 //! | `dl:offer`, `dl:lease`, `dl:accepted`, `dl:unassigned` | zset | deadlines the sweeper runs |
+//! | `expiring` | string | the latest offer deadline already warned of (`sweep_expiring`'s cursor; each offer's own `warned_offer` field fences a second warning) |
 //! | `pulls:<m>:<request>` | string | a pull's answer, for its retries (TTL: the longest lease) |
 //! | `mgr:<m>`, `managers`, `branch:<b>:offline`, `branches`, `leads` | hash / sets | managers, branches and leads of this shard |
 //! | `qcount` | hash | per queue and bucket, the number of leads in it |
@@ -79,6 +80,7 @@ const PARTS: &[&str] = &[
     "qual",
     "unplaceable",
     "reengage",
+    "expiring",
 ];
 const OFFERS_CHANNEL: &str = "offers";
 
@@ -187,6 +189,10 @@ impl ShardKeys {
     }
     pub fn unplaceable(&self) -> String {
         self.key(&["unplaceable"])
+    }
+    /// Cursor of the "offer about to time out" sweep (a deadline, ms).
+    pub fn expiring_cursor(&self) -> String {
+        self.key(&["expiring"])
     }
     pub fn reengage(&self) -> String {
         self.key(&["reengage"])

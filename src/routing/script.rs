@@ -117,6 +117,7 @@ scripts!(
     sweep_unassigned,
     sweep_retry,
     sweep_incubation,
+    sweep_expiring,
     queue_stats,
     get_lead,
     pending_offers,

@@ -38,6 +38,7 @@ impl Router {
             backflowed: run(&s.sweep_unassigned).await?,
             unassigned_placed: run(&s.sweep_retry).await?,
             incubation_reviewed: run(&s.sweep_incubation).await?,
+            offers_expiring: run(&s.sweep_expiring).await?,
         })
     }
 }

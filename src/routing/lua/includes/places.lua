@@ -68,6 +68,7 @@ end
 local function flag_unplaceable(id, why)
   redis.call('HSET', lead_key(id), 'unplaceable', why)
   redis.call('ZADD', k(KEY.unplaceable), NOW, id)
+  audit(id, 'flagged_unplaceable', STATE_OF[id], STATE_OF[id], why)
 end
 
 -- Manager load is derived, never counted: leads held plus pending offers.
