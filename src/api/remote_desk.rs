@@ -79,7 +79,18 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
                     lease_expires_at: Some(ms_to_timestamp(a.due_at)),
                 })
                 .collect();
-            Ok(pb::ListMyLeadsResponse { leads })
+            let due_call_backs = work
+                .callbacks
+                .iter()
+                .map(|a| pb::DueCallBack {
+                    lead: Some(summary_to_pb(&a.lead, None)),
+                    due_at: Some(ms_to_timestamp(a.due_at)),
+                })
+                .collect();
+            Ok(pb::ListMyLeadsResponse {
+                leads,
+                due_call_backs,
+            })
         })
         .await
     }

@@ -118,9 +118,11 @@ impl Router {
                 .await?;
             all.held.extend(got.held);
             all.offers.extend(got.offers);
+            all.callbacks.extend(got.callbacks);
         }
         all.held.sort_by_key(|a| a.due_at);
         all.offers.sort_by_key(|a| a.due_at);
+        all.callbacks.sort_by_key(|a| a.due_at);
         Ok(all)
     }
 

@@ -153,6 +153,11 @@ pub struct MyWork {
     /// Offers waiting for an answer (offline managers).
     #[serde(deserialize_with = "lua_list")]
     pub offers: Vec<Assignment>,
+    /// Call-backs whose time came, waiting in the manager's own queue (its
+    /// next pull takes them first); `due_at` is when each came due. At most
+    /// 50 per shard, from the head of the queue.
+    #[serde(default, deserialize_with = "lua_list")]
+    pub callbacks: Vec<Assignment>,
 }
 
 /// A lead with its region, interactions and history.
@@ -330,4 +335,6 @@ pub struct SweepReport {
     /// Unassigned leads offered by the periodic retry.
     pub unassigned_placed: u64,
     pub incubation_reviewed: u64,
+    /// Offers warned of as about to time out (`offer_expiring`).
+    pub offers_expiring: u64,
 }

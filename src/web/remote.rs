@@ -2,7 +2,7 @@
 //! outcomes. Each handler is its RemoteDeskService twin's body with JSON in
 //! place of protobuf: same role rule, same bounds, same `Funnel` call.
 
-use super::dto::{LeadPage, LeaseJson, MovedJson};
+use super::dto::{AssignmentJson, LeadPage, LeaseJson, MovedJson};
 use super::{now, Caller, Web, WebError, WebResult};
 use crate::api::convert::{lead_id, request_id_from};
 use crate::api::error::ApiError;
@@ -54,9 +54,19 @@ pub async fn pull(
     }))
 }
 
-/// My leads: what I hold now, with each lease's expiry.
+#[derive(Debug, Serialize)]
+pub struct Mine {
+    pub leases: Vec<LeaseJson>,
+    /// Call-backs whose time came, waiting in my own queue (the next pull
+    /// takes them first), oldest first; `due_at` is when each came due.
+    pub callbacks: Vec<AssignmentJson>,
+    pub now: i64,
+}
+
+/// My leads: what I hold now, with each lease's expiry, and my due
+/// call-backs (ListMyLeads: the same `my_work` call).
 #[tracing::instrument(skip_all, fields(web = "mine"))]
-pub async fn mine(web: State<Web>, Caller(p): Caller) -> WebResult<Leases> {
+pub async fn mine(web: State<Web>, Caller(p): Caller) -> WebResult<Mine> {
     let me = p.remote()?;
     let work = web.funnel.my_work(&me).await?;
     let leases = work
@@ -68,8 +78,9 @@ pub async fn mine(web: State<Web>, Caller(p): Caller) -> WebResult<Leases> {
             expires_at: a.due_at,
         })
         .collect();
-    Ok(Json(Leases {
+    Ok(Json(Mine {
         leases,
+        callbacks: work.callbacks.iter().map(AssignmentJson::from).collect(),
         now: now(&web),
     }))
 }

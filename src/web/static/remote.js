@@ -6,8 +6,10 @@
   const F = Funnel;
   if (!(await F.who("remote_manager"))) return;
   const mine = document.getElementById("mine");
+  const due = document.getElementById("callbacks");
   const box = document.getElementById("lead");
   let leases = [];
+  let callbacks = [];
   let open = null;
 
   function drawMine() {
@@ -18,10 +20,16 @@
       return li;
     }));
     if (!leases.length) mine.append(F.el("li", { class: "meta" }, "Nothing leased. Pull the next leads."));
+    // Due call-backs wait in my own queue; "Pull next" takes them first.
+    due.replaceChildren(...callbacks.map((c) => F.el("li", { "data-lead": c.lead.id },
+      F.summary(c.lead), F.el("span", { class: "meta" }, " due " + F.time(c.due_at)))));
+    if (!callbacks.length) due.append(F.el("li", { class: "meta" }, "No call-back is due."));
   }
 
   async function refresh() {
-    leases = (await F.call("GET", "/api/remote/mine")).leases;
+    const got = await F.call("GET", "/api/remote/mine");
+    leases = got.leases;
+    callbacks = got.callbacks;
     drawMine();
   }
 
