@@ -120,7 +120,7 @@ pub async fn run(
     ));
     tasks.spawn(refresh_queue_gauges(
         router.clone(),
-        metrics,
+        metrics.clone(),
         config.stats_interval,
         stop.clone(),
     ));
@@ -146,6 +146,7 @@ pub async fn run(
         tasks.spawn(crate::webhooks::run(
             router.clone(),
             config.webhooks.clone(),
+            metrics,
             stop.clone(),
         ));
     }

@@ -16,6 +16,8 @@ pub struct OutboxEntry {
     /// The stream id: unique within the shard, the delivery's idempotency key.
     pub id: String,
     pub event: AuditEvent,
+    /// Claimed again after another try left it pending (a retry).
+    pub reclaimed: bool,
 }
 
 impl Router {
@@ -59,6 +61,7 @@ impl Router {
             .arg(count)
             .query_async(&mut conn)
             .await?;
+        let reclaimed = claimed.claimed.len();
         let mut ids = claimed.claimed;
         if ids.len() < count {
             let opts = StreamReadOptions::default()
@@ -73,7 +76,11 @@ impl Router {
                 .await?;
             ids.extend(read.keys.into_iter().flat_map(|k| k.ids));
         }
-        Ok(ids.iter().filter_map(|s| entry(region, s)).collect())
+        Ok(ids
+            .iter()
+            .enumerate()
+            .filter_map(|(n, s)| entry(region, s, n < reclaimed))
+            .collect())
     }
 
     /// Marks entries done for `group`.
@@ -155,12 +162,13 @@ impl Router {
 
 /// A stream entry as written by `lua/includes/audit.lua` (`event` = JSON).
 /// An entry trimmed away while pending comes back without fields: skipped.
-fn entry(region: &RegionId, s: &StreamId) -> Option<OutboxEntry> {
+fn entry(region: &RegionId, s: &StreamId, reclaimed: bool) -> Option<OutboxEntry> {
     let raw: String = s.get("event")?;
     let event = serde_json::from_str(&raw).ok()?;
     Some(OutboxEntry {
         region: region.clone(),
         id: s.id.clone(),
         event,
+        reclaimed,
     })
 }

@@ -13,6 +13,11 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     10.0,
 ];
+/// Webhook delivery, from the event to the receiver's 2xx: 5 ms .. 5 min
+/// (a receiver that is down holds events for `retry_after` and longer).
+const DELIVERY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
 /// Per-stage times: 10 µs .. 1 s.
 const STAGE_BUCKETS: &[f64] = &[
     0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1,
@@ -36,6 +41,18 @@ pub struct Metrics {
     /// Per scoring batch: queue wait (longest), tokenize, models, reasons, total.
     pub scoring_batch_seconds: HistogramVec,
     pub scoring_batch_size: Histogram,
+    /// Workbench (web) requests by route template and HTTP status.
+    pub http_requests: IntCounterVec,
+    pub http_request_seconds: HistogramVec,
+    /// Webhook events acknowledged after a 2xx, by sink and event type.
+    pub webhook_delivered: IntCounterVec,
+    /// Webhook attempts that got no 2xx (refused, unreachable, timed out).
+    pub webhook_failed: IntCounterVec,
+    /// Webhook attempts that were not an event's first (backoff, or an event
+    /// claimed again after `retry_after`).
+    pub webhook_retried: IntCounterVec,
+    /// From the event (its audit time) to the receiver's 2xx.
+    pub webhook_latency_seconds: HistogramVec,
 }
 
 impl Metrics {
@@ -122,8 +139,64 @@ impl Metrics {
                 .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
         )
         .expect("metric");
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "funnel_http_requests_total",
+                "Workbench HTTP requests by route (template) and status",
+            ),
+            &["route", "status"],
+        )
+        .expect("metric");
+        let http_request_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "funnel_http_request_duration_seconds",
+                "Workbench HTTP time to the response head (an event stream's life is not counted)",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route"],
+        )
+        .expect("metric");
+        let webhook_delivered = IntCounterVec::new(
+            Opts::new(
+                "funnel_webhook_delivered_total",
+                "Webhook events a receiver answered 2xx, by sink and event type",
+            ),
+            &["sink", "event"],
+        )
+        .expect("metric");
+        let webhook_failed = IntCounterVec::new(
+            Opts::new(
+                "funnel_webhook_failed_attempts_total",
+                "Webhook attempts with no 2xx (refused, unreachable, timed out)",
+            ),
+            &["sink"],
+        )
+        .expect("metric");
+        let webhook_retried = IntCounterVec::new(
+            Opts::new(
+                "funnel_webhook_retried_attempts_total",
+                "Webhook attempts that were not the event's first",
+            ),
+            &["sink"],
+        )
+        .expect("metric");
+        let webhook_latency_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "funnel_webhook_delivery_latency_seconds",
+                "From the event (audit time, Redis clock) to the receiver's 2xx",
+            )
+            .buckets(DELIVERY_BUCKETS.to_vec()),
+            &["sink"],
+        )
+        .expect("metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_requests.clone()),
+            Box::new(http_request_seconds.clone()),
+            Box::new(webhook_delivered.clone()),
+            Box::new(webhook_failed.clone()),
+            Box::new(webhook_retried.clone()),
+            Box::new(webhook_latency_seconds.clone()),
             Box::new(scoring_batch_seconds.clone()),
             Box::new(scoring_batch_size.clone()),
             Box::new(request_seconds.clone()),
@@ -152,6 +225,12 @@ impl Metrics {
             scoring_rejected,
             scoring_batch_seconds,
             scoring_batch_size,
+            http_requests,
+            http_request_seconds,
+            webhook_delivered,
+            webhook_failed,
+            webhook_retried,
+            webhook_latency_seconds,
         }
     }
 
@@ -179,6 +258,17 @@ impl Metrics {
             .inc();
         self.request_seconds
             .with_label_values(&[method])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// One workbench request: `route` is the matched template
+    /// (`/api/leads/{lead}`), never the raw path (bounded label values).
+    pub fn observe_http(&self, route: &str, status: u16, elapsed: Duration) {
+        self.http_requests
+            .with_label_values(&[route, &status.to_string()])
+            .inc();
+        self.http_request_seconds
+            .with_label_values(&[route])
             .observe(elapsed.as_secs_f64());
     }
 

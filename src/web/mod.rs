@@ -89,8 +89,36 @@ pub fn router(web: Web) -> Router {
         .route("/api/branch/leads/{lead}/decline", post(branch::decline))
         .route("/api/branch/leads/{lead}/complete", post(branch::complete))
         .route("/api/admin/webhooks", get(webhook_log))
+        .route_layer(axum::middleware::from_fn_with_state(web.clone(), observe))
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such page\n") })
         .with_state(web)
+}
+
+/// Times every routed request: `funnel_http_requests_total{route,status}`,
+/// `funnel_http_request_duration_seconds{route}` (the route template, so
+/// lead ids never become label values), and a `Server-Timing: app;dur=<ms>`
+/// header (browsers' dev tools and `funnel bench-web` read it). The time is
+/// until the response head: an event stream's life is not counted.
+async fn observe(
+    State(web): State<Web>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let t0 = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    let elapsed = t0.elapsed();
+    web.funnel
+        .metrics()
+        .observe_http(&route, response.status().as_u16(), elapsed);
+    let timing = format!("app;dur={:.3}", elapsed.as_secs_f64() * 1000.0);
+    if let Ok(v) = HeaderValue::from_str(&timing) {
+        response.headers_mut().insert("server-timing", v);
+    }
+    response
 }
 
 /// Serves `router` on `listener` until `stop` is cancelled.

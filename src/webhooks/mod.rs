@@ -1,5 +1,6 @@
 //! Webhooks: signed HTTP POSTs to the bank's own endpoints (which forward
-//! to WeCom, SMS...) for new referral offers and SLA breaches.
+//! to WeCom, SMS...) for new referral offers, offers about to time out, SLA
+//! breaches and leads no manager can take.
 //!
 //! Driven from the shards' audit streams (`routing::outbox`), never from a
 //! routing call: a slow or dead receiver cannot hold up routing. Each sink
@@ -12,6 +13,7 @@
 use crate::domain::RequestId;
 use crate::routing::outbox::OutboxEntry;
 use crate::routing::{Router, RoutingError};
+use crate::telemetry::Metrics;
 use axum::http::{header, Request};
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -21,6 +23,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -73,13 +76,18 @@ pub struct Sink {
     pub url: String,
     /// Shared secret of the HMAC-SHA256 signature.
     pub secret: String,
-    /// Event types sent; empty = all (`referral.offered`, `referral.sla_breached`).
+    /// Event types sent; empty = all ([`EVENT_TYPES`]).
     #[serde(default)]
     pub events: Vec<String>,
 }
 
 /// The event types, from the audit actions they come from.
-pub const EVENT_TYPES: [&str; 2] = ["referral.offered", "referral.sla_breached"];
+pub const EVENT_TYPES: [&str; 4] = [
+    "referral.offered",
+    "referral.expiring",
+    "referral.sla_breached",
+    "lead.unplaceable",
+];
 
 impl WebhooksConfig {
     pub fn validate(&self) -> Result<(), String> {
@@ -104,14 +112,17 @@ impl WebhooksConfig {
     }
 }
 
-/// The event type of an audit event, if it is one a receiver hears about.
-fn event_type(e: &crate::routing::AuditEvent) -> Option<&'static str> {
-    if e.to == "referral_offered" && !e.manager.is_empty() && e.action != "offer_timed_out" {
-        Some("referral.offered")
-    } else if e.action == "offer_timed_out" {
-        Some("referral.sla_breached")
-    } else {
-        None
+/// The event type of an audit event, if it is one a receiver hears about:
+/// `offer_expiring` (the sweeper's warning), `offer_timed_out`,
+/// `flagged_unplaceable`, and every other event that leaves a lead offered
+/// to a manager (offered, re-offered, escalated, declined and passed on...).
+pub fn event_type(e: &crate::routing::AuditEvent) -> Option<&'static str> {
+    match e.action.as_str() {
+        "offer_expiring" => Some("referral.expiring"),
+        "offer_timed_out" => Some("referral.sla_breached"),
+        "flagged_unplaceable" => Some("lead.unplaceable"),
+        _ if e.to == "referral_offered" && !e.manager.is_empty() => Some("referral.offered"),
+        _ => None,
     }
 }
 
@@ -156,7 +167,12 @@ enum DeliveryError {
 }
 
 /// Runs every sink until `stop` is cancelled.
-pub async fn run(router: Router, cfg: WebhooksConfig, stop: CancellationToken) {
+pub async fn run(
+    router: Router,
+    cfg: WebhooksConfig,
+    metrics: Arc<Metrics>,
+    stop: CancellationToken,
+) {
     let http: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build(HttpConnector::new());
     let sinks = cfg.sinks.iter().map(|sink| {
@@ -165,6 +181,7 @@ pub async fn run(router: Router, cfg: WebhooksConfig, stop: CancellationToken) {
             cfg: cfg.clone(),
             sink: sink.clone(),
             http: http.clone(),
+            metrics: metrics.clone(),
             group: format!("webhook-{}", sink.name),
             // Per process: a restarted replica's leftovers are claimed by
             // whoever reads after `retry_after`.
@@ -180,6 +197,7 @@ struct SinkReader {
     cfg: WebhooksConfig,
     sink: Sink,
     http: Client<HttpConnector, Full<Bytes>>,
+    metrics: Arc<Metrics>,
     group: String,
     consumer: String,
 }
@@ -264,8 +282,27 @@ impl SinkReader {
         };
         let body = Bytes::from(serde_json::to_vec(&payload).expect("plain struct serializes"));
         let mut backoff = Duration::from_millis(200);
+        let sink = [self.sink.name.as_str()];
         for attempt in 1..=self.cfg.attempts.max(1) {
+            if attempt > 1 || entry.reclaimed {
+                self.metrics.webhook_retried.with_label_values(&sink).inc();
+            }
             let result = self.post(&payload.id, kind, body.clone()).await;
+            match &result {
+                Ok(_) => {
+                    self.metrics
+                        .webhook_delivered
+                        .with_label_values(&[self.sink.name.as_str(), kind])
+                        .inc();
+                    // The event's time is Redis's clock; a replica's may differ a little.
+                    let age_ms = (chrono::Utc::now().timestamp_millis() - e.at).max(0);
+                    self.metrics
+                        .webhook_latency_seconds
+                        .with_label_values(&sink)
+                        .observe(age_ms as f64 / 1000.0);
+                }
+                Err(_) => self.metrics.webhook_failed.with_label_values(&sink).inc(),
+            }
             let (status, error) = match &result {
                 Ok(code) => (code.to_string(), String::new()),
                 Err(DeliveryError::Status(code)) => (code.to_string(), "refused".into()),
