@@ -299,3 +299,87 @@ async fn a_referral_arrives_live_is_declined_and_offered_to_the_next() {
     drop(o1);
     s.assert_sound().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn my_leads_show_due_call_backs_like_list_my_leads() {
+    let s = Stack::start(&common::single().url(), 1, |_| {});
+    s.setup_managers("west", "west-cq-yuzhong").await;
+    let robot = s.as_(ROBOT).await;
+    assert_eq!(queue_remote(&robot, "west-cq-yuzhong", 2, "wcb").await, 2);
+    let web = s.servers[0].web.unwrap();
+    let r1 = Some(&s.tokens[R1][..]);
+    let pull = json!({"max": 2, "request_id": "web-cb-1"});
+    let (status, got) = call(web, "POST", "/api/remote/pull", r1, Some(&pull)).await;
+    assert_eq!(status, 200, "{got}");
+    let leases = got["leases"].as_array().unwrap().clone();
+    assert_eq!(leases.len(), 2);
+    // One call-back due in a second, one tomorrow.
+    let now = got["now"].as_i64().unwrap();
+    for (l, at) in leases.iter().zip([now + 1000, now + 86_400_000]) {
+        let lead = l["lead"]["id"].as_str().unwrap();
+        let body = json!({"lease_id": l["lease_id"], "outcome": "call_back",
+            "callback_at": at, "note": "after lunch"});
+        let path = format!("/api/remote/leads/{lead}/complete");
+        let (status, moved) = call(web, "POST", &path, r1, Some(&body)).await;
+        assert_eq!(status, 200, "{moved}");
+    }
+    let due_lead = leases[0]["lead"]["id"].as_str().unwrap();
+    let t0 = Instant::now();
+    let mine = loop {
+        let (status, mine) = call(web, "GET", "/api/remote/mine", r1, None).await;
+        assert_eq!(status, 200, "{mine}");
+        if !mine["callbacks"].as_array().unwrap().is_empty() || t0.elapsed().as_secs() > 10 {
+            break mine;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // Only the one whose time came; no lease any more.
+    let callbacks = mine["callbacks"].as_array().unwrap();
+    assert_eq!(callbacks.len(), 1, "{mine}");
+    assert_eq!(callbacks[0]["lead"]["id"], due_lead);
+    assert!(callbacks[0]["due_at"].as_i64().unwrap() >= now + 1000);
+    assert!(mine["leases"].as_array().unwrap().is_empty());
+    // The gRPC twin answers the same.
+    let listed = s
+        .as_(R1)
+        .await
+        .desk
+        .list_my_leads(pb::ListMyLeadsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<_> = listed
+        .due_call_backs
+        .iter()
+        .map(|c| c.lead.as_ref().unwrap().lead_id.clone())
+        .collect();
+    assert_eq!(ids, [due_lead]);
+    // The next pull takes it first: a lease again, no longer due.
+    let pull = json!({"max": 1, "request_id": "web-cb-2"});
+    let (_, got) = call(web, "POST", "/api/remote/pull", r1, Some(&pull)).await;
+    assert_eq!(got["leases"][0]["lead"]["id"], due_lead);
+    let (_, mine) = call(web, "GET", "/api/remote/mine", r1, None).await;
+    assert!(mine["callbacks"].as_array().unwrap().is_empty(), "{mine}");
+
+    // Every one of those requests was counted and timed, by route template.
+    let (_, head, _) = get_page(web, "/remote").await;
+    assert!(head.contains("server-timing: app;dur="), "{head}");
+    let (_, page) = funnel::dev::server::http_get(s.servers[0].metrics, "/metrics")
+        .await
+        .unwrap();
+    let metric = |prefix: &str| funnel::dev::server::metric_sum(&page, prefix);
+    assert!(
+        metric(r#"funnel_http_requests_total{route="/api/remote/mine",status="200"}"#) >= 3.0,
+        "{page}"
+    );
+    assert_eq!(
+        metric(
+            r#"funnel_http_requests_total{route="/api/remote/leads/{lead}/complete",status="200"}"#
+        ),
+        2.0
+    );
+    assert!(
+        metric(r#"funnel_http_request_duration_seconds_count{route="/api/remote/pull"}"#) >= 2.0
+    );
+    assert!(!page.contains(due_lead), "a lead id became a label value");
+}
