@@ -171,7 +171,38 @@ async fn my_work_lists_due_call_backs(h: H) {
     h.assert_sound().await;
 }
 
+async fn a_due_call_back_is_listed_behind_a_long_own_queue(h: H) {
+    let r = &h.router;
+    let me = mgr("r1");
+    r.upsert_manager(&remote("r1", &["east"], 10))
+        .await
+        .unwrap();
+    ingest(&h, Lead::new("lq0", "lqc0", Route::Remote, 40)).await;
+    let l = r.pull(&me, 1, None, &request()).await.unwrap().remove(0);
+    r.complete(
+        lease(&me, &l.lead.id, &l.lease_id),
+        outcome(RemoteOutcome::CallBack, Some(T0 + 60_000), ""),
+    )
+    .await
+    .unwrap();
+    // 300 of the manager's own customers with better scores: they sort
+    // ahead of the call-back in its queue.
+    for n in 1..=300 {
+        let (iid, c) = (format!("lq{n}"), format!("lqc{n}"));
+        let mut lead = Lead::new(&iid, &c, Route::Remote, 69);
+        lead.remote = Some("r1");
+        ingest(&h, lead).await;
+    }
+    h.clock.advance(Duration::from_secs(61));
+    r.sweep_region(&region("east"), 100).await.unwrap();
+    let work = r.my_work(&me).await.unwrap();
+    assert_eq!(work.callbacks.len(), 1);
+    assert_eq!(work.callbacks[0].lead.id, l.lead.id);
+    h.assert_sound().await;
+}
+
 on_both!(
+    a_due_call_back_is_listed_behind_a_long_own_queue,
     an_offer_about_to_time_out_is_warned_of_once,
     a_lead_no_manager_can_take_is_flagged_in_its_trail,
     my_work_lists_due_call_backs,

@@ -26,6 +26,7 @@
 //! | `qual` | hash | per `offline|<branch>|<product>` and `remote|<product>`: managers qualified |
 //! | `incubation`, `callback`, `followup` | zset | incubation (by next review), call-backs (by time), service follow-ups |
 //! | `dl:offer`, `dl:lease`, `dl:accepted`, `dl:unassigned` | zset | deadlines the sweeper runs |
+//! | `cbdue:<m>` | zset | call-backs that came due into manager m's own queue, by when (an index for "my leads"; an entry whose lead left that queue is stale and dropped when seen) |
 //! | `expiring` | string | the latest offer deadline already warned of (`sweep_expiring`'s cursor; each offer's own `warned_offer` field fences a second warning) |
 //! | `pulls:<m>:<request>` | string | a pull's answer, for its retries (TTL: the longest lease) |
 //! | `mgr:<m>`, `managers`, `branch:<b>:offline`, `branches`, `leads` | hash / sets | managers, branches and leads of this shard |
@@ -81,6 +82,7 @@ const PARTS: &[&str] = &[
     "unplaceable",
     "reengage",
     "expiring",
+    "cbdue",
 ];
 const OFFERS_CHANNEL: &str = "offers";
 
@@ -189,6 +191,10 @@ impl ShardKeys {
     }
     pub fn unplaceable(&self) -> String {
         self.key(&["unplaceable"])
+    }
+    /// Call-backs that came due into `m`'s own queue (lead → when).
+    pub fn due_callbacks(&self, m: &str) -> String {
+        self.key(&["cbdue", m])
     }
     /// Cursor of the "offer about to time out" sweep (a deadline, ms).
     pub fn expiring_cursor(&self) -> String {

@@ -1,6 +1,6 @@
 --- @include "prelude"
 --- @include "view"
--- What a manager has in this shard (read only): the leads it holds (leased
+-- What a manager has in this shard: the leads it holds (leased
 -- or accepted) with their deadlines, the offers pending for it, and its
 -- call-backs that are due.
 -- args: manager
@@ -17,23 +17,22 @@ for _, id in ipairs(redis.call('ZRANGE', k(KEY.offers, m), 0, -1)) do
     due_at = tonumber(redis.call('HGET', lead_key(id), 'offer_deadline')) or 0}
 end
 -- Due call-backs: when a call-back's time comes the sweeper queues the lead
--- in the manager's own queue (`mq`, which its next pull takes first), as
--- `call_back_due`. Read from the head of that queue (bounded: a queue may be
--- long); `due_at` is when it came due. Later re-scores of the customer do
--- not hide it.
-local QUIET_ACTIONS = {rescored = true, flagged_unplaceable = true}
+-- in the manager's own queue (`mq`, which its next pull takes first) and
+-- indexes it under `cbdue:<m>` with that time. An entry is live while the
+-- lead is still in that queue from that very call-back (its `queued_at`);
+-- stale ones (pulled, moved on) are dropped here. At most 50, oldest first.
+local index = k(KEY.cbdue, m)
 local callbacks = {}
-for _, id in ipairs(redis.call('ZRANGE', k(KEY.mq, m), 0, 199)) do
-  local recent = redis.call('LRANGE', k(KEY.hist, id), -5, -1)
-  for i = #recent, 1, -1 do
-    local e = cjson.decode(recent[i])
-    if not QUIET_ACTIONS[e.action] then
-      if e.action == 'call_back_due' then
-        callbacks[#callbacks + 1] = {lead = view(id), due_at = e.at}
-      end
-      break
+local due = redis.call('ZRANGE', index, 0, 99, 'WITHSCORES')
+for i = 1, #due, 2 do
+  local id, at = due[i], due[i + 1]
+  if redis.call('ZSCORE', k(KEY.mq, m), id)
+      and tonumber(redis.call('HGET', lead_key(id), 'queued_at')) == tonumber(at) then
+    if #callbacks < 50 then
+      callbacks[#callbacks + 1] = {lead = view(id), due_at = tonumber(at)}
     end
+  else
+    redis.call('ZREM', index, id)
   end
-  if #callbacks >= 50 then break end
 end
 return ok({held = held, offers = offers, callbacks = callbacks})
