@@ -142,9 +142,13 @@ impl Funnel {
             known.insert(o.offer_id.clone(), o.lead_id.clone());
             let change = ReferralChange::Offered {
                 offer: o.clone(),
+                // Why it was offered: the last move, not the sweeper's
+                // "about to time out" warning.
                 reason: rec
                     .history
-                    .last()
+                    .iter()
+                    .rev()
+                    .find(|e| e.action != "offer_expiring")
                     .map(|e| e.reason.clone())
                     .unwrap_or_default(),
                 lead: Box::new(rec),
