@@ -11,6 +11,9 @@
   let leases = [];
   let callbacks = [];
   let open = null;
+  // Bumped by every navigation: a lead page that arrives after a newer
+  // click (another lead opened, an outcome recorded) is not drawn.
+  let nav = 0;
 
   function drawMine() {
     mine.replaceChildren(...leases.map((l) => {
@@ -42,6 +45,7 @@
       const r = await F.call("POST", path + "/" + verb, Object.assign({ lease_id: lease.lease_id }, body));
       F.status(what + (r.destination ? " → " + r.destination.replaceAll("_", " ") : "") + (r.replayed ? " (already recorded)" : ""));
       open = null;
+      nav++;
       box.replaceChildren(F.el("p", { class: "hint", id: "done" }, "Lead " + lease.lead.id + ": " + what));
       await refresh();
     };
@@ -63,6 +67,7 @@
       await F.call("POST", path + "/release", { lease_id: lease.lease_id });
       F.status("released");
       open = null;
+      nav++;
       box.replaceChildren(F.el("p", { class: "hint", id: "done" }, "Lead " + lease.lead.id + ": released"));
       await refresh();
     });
@@ -77,8 +82,10 @@
   }
 
   async function show(id) {
-    const lease = leases.find((l) => l.lead.id === id);
+    const mine = ++nav;
     const page = await F.call("GET", "/api/leads/" + encodeURIComponent(id));
+    if (mine !== nav) return;
+    const lease = leases.find((l) => l.lead.id === id);
     open = id;
     F.renderLead(box, page, lease ? actions(lease) : null);
     drawMine();
