@@ -15,7 +15,7 @@ loads="${2:-100}"
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$PWD/.ort/libonnxruntime.so}"
 [ -f "$ORT_DYLIB_PATH" ] || scripts/setup-ort.sh
 echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)), \
-$(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(redis-server --version | cut -d' ' -f3), \
+$(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), redis-server $(redis-server --version | cut -d' ' -f3 | cut -d= -f2), \
 load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ)"
 echo "command: FUNNEL_WEB_LEADS=$leads FUNNEL_WEB_LOADS=$loads cargo test --release --test web_load -- --nocapture"
 FUNNEL_WEB_LEADS="$leads" FUNNEL_WEB_LOADS="$loads" \
