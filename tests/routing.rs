@@ -858,7 +858,33 @@ async fn a_replayed_ingest_answers_what_was_recorded(h: H) {
     h.assert_sound().await;
 }
 
+/// Redis lost the function library (a restart without persistence, an
+/// operator's FUNCTION FLUSH): the next call loads it again and succeeds.
+async fn a_lost_function_library_is_loaded_again(h: H) {
+    ingest(&h, Lead::new("fl-1", "fl-c1", Route::Remote, 40)).await;
+    let mut conn = h.conn.clone();
+    let _: () = redis::cmd("FUNCTION")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let listed: Vec<redis::Value> = redis::cmd("FUNCTION")
+        .arg("LIST")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "FUNCTION FLUSH left {listed:?}");
+    let b = h
+        .router
+        .ingest(&Lead::new("fl-2", "fl-c2", Route::Remote, 40).req())
+        .await
+        .unwrap();
+    assert!(!b.replayed);
+    h.assert_sound().await;
+}
+
 on_both!(
+    a_lost_function_library_is_loaded_again,
     ingestion_routes_and_is_idempotent,
     second_interaction_joins_and_promotes_never_takes_held,
     referral_selection_decline_timeout_and_unassigned,
