@@ -166,6 +166,7 @@ scripts!(
     my_work,
     customer_set,
     list_leads,
+    scan_leads,
 );
 
 /// Why a script refused, as enumerated in `lua/includes/prelude.lua`.

@@ -103,7 +103,6 @@ else
     'bucket', a.bucket, 'probability', a.probability, 'score', a.score,
     'model_version', a.model_version, 'reasons', REASONS, 'updated_at', NOW)
   redis.call('RPUSH', k(KEY.ix, id), RECORD)
-  redis.call('SADD', k(KEY.leads), id)
   redis.call('SADD', k(KEY.branches), a.branch)
   -- The customer's open lead, and the hand-off it is if it goes to sales,
   -- in one write before it is routed (closing it at once clears `lead`).
