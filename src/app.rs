@@ -78,6 +78,8 @@ pub async fn run(
             intent_threshold: config.intent_threshold,
             watch_poll: config.watch_poll.max(Duration::from_millis(50)),
             closed_readable_for: config.closed_lead_readable_for,
+            masker: crate::domain::pii::Masker::new(&config.privacy)
+                .map_err(|e| anyhow::anyhow!("invalid config: {e}"))?,
         },
     ));
 

@@ -4,6 +4,7 @@
 //! (a few common ones, plus `--set key=value` for any field). Durations are
 //! human: `"250ms"`, `"30m"`, `"7days"`. Every field is documented here.
 
+use crate::domain::pii::PrivacyConfig;
 use crate::domain::{CampaignId, Thresholds};
 use crate::routing::RoutingConfig;
 use crate::web::WebConfig;
@@ -61,6 +62,8 @@ pub struct Config {
     pub web: WebConfig,
     /// Signed POSTs to the bank's endpoints (referral offers, SLA breaches).
     pub webhooks: WebhooksConfig,
+    /// Personal data masked before anything is stored, scored or logged.
+    pub privacy: PrivacyConfig,
     /// How often the deadline sweeper runs.
     #[serde(with = "humantime_serde")]
     pub sweep_interval: Duration,
@@ -111,6 +114,7 @@ impl Default for Config {
             routing: RoutingConfig::default(),
             web: WebConfig::default(),
             webhooks: WebhooksConfig::default(),
+            privacy: PrivacyConfig::default(),
             sweep_interval: Duration::from_secs(1),
             sweep_batch: 500,
             watch_poll: Duration::from_secs(1),
@@ -327,6 +331,8 @@ impl Config {
         self.webhooks
             .validate()
             .map_err(|e| ConfigError::Invalid("webhooks.sinks", e))?;
+        crate::domain::pii::Masker::new(&self.privacy)
+            .map_err(|e| ConfigError::Invalid("privacy", e.to_string()))?;
         if self.routing.lease_default > self.routing.lease_max {
             return Err(ConfigError::Invalid(
                 "routing.lease_default",

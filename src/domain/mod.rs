@@ -51,6 +51,7 @@ mod enums;
 mod ids;
 mod interaction;
 mod manager;
+pub mod pii;
 mod policy;
 
 pub use enums::*;

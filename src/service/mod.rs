@@ -8,6 +8,7 @@ mod watch;
 pub use desk::Reader;
 pub use watch::{ReferralChange, WithdrawReason};
 
+use crate::domain::pii;
 use crate::domain::*;
 use crate::routing::offers::OfferEvents;
 use crate::routing::{Destination, IngestRequest, Router, RoutingError};
@@ -67,6 +68,8 @@ pub struct FunnelOptions {
     pub watch_poll: Duration,
     /// How long a manager may still read a lead it closed.
     pub closed_readable_for: Duration,
+    /// Personal data masked before anything is stored, scored or logged.
+    pub masker: pii::Masker,
 }
 
 /// Scoring + policy + routing, shared by every handler.
@@ -79,6 +82,7 @@ pub struct Funnel {
     offer_events: Arc<OfferEvents>,
     watch_poll: Duration,
     closed_readable_for: Duration,
+    masker: pii::Masker,
 }
 
 impl Funnel {
@@ -101,6 +105,7 @@ impl Funnel {
             offer_events: Arc::default(),
             watch_poll: opts.watch_poll,
             closed_readable_for: opts.closed_readable_for,
+            masker: opts.masker,
         }
     }
 
@@ -132,9 +137,16 @@ impl Funnel {
     #[tracing::instrument(skip_all, fields(items = interactions.len()))]
     pub async fn submit_many(
         &self,
-        interactions: Vec<Interaction>,
+        mut interactions: Vec<Interaction>,
     ) -> Result<Vec<Result<Submitted, FunnelError>>, FunnelError> {
         let t0 = Instant::now();
+        // Before anything is scored, stored or logged.
+        for i in &mut interactions {
+            let masked = self.masker.mask_interaction(i);
+            if masked > 0 {
+                self.metrics.pii_masked.inc_by(masked as u64);
+            }
+        }
         let requests: Vec<_> = interactions.iter().map(ScoreRequest::from).collect();
         let scored = match self.scorer.score(requests).await {
             Ok(s) => s,
@@ -156,6 +168,15 @@ impl Funnel {
             ))
             .await;
         Ok(routed)
+    }
+
+    /// A manager's free text (note, reason) with personal data masked.
+    fn mask<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let masked = self.masker.mask(text);
+        if matches!(masked, std::borrow::Cow::Owned(_)) {
+            self.metrics.pii_masked.inc();
+        }
+        masked
     }
 
     /// One interaction.
