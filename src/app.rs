@@ -80,6 +80,7 @@ pub async fn run(
             closed_readable_for: config.closed_lead_readable_for,
             masker: crate::domain::pii::Masker::new(&config.privacy)
                 .map_err(|e| anyhow::anyhow!("invalid config: {e}"))?,
+            limits: config.limits.clone(),
         },
     ));
 

@@ -4,6 +4,7 @@
 //! (a few common ones, plus `--set key=value` for any field). Durations are
 //! human: `"250ms"`, `"30m"`, `"7days"`. Every field is documented here.
 
+use crate::domain::limits::Limits;
 use crate::domain::pii::PrivacyConfig;
 use crate::domain::{CampaignId, Thresholds};
 use crate::routing::RoutingConfig;
@@ -64,6 +65,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// Personal data masked before anything is stored, scored or logged.
     pub privacy: PrivacyConfig,
+    /// What one call, note or reason may bring.
+    pub limits: Limits,
     /// How often the deadline sweeper runs.
     #[serde(with = "humantime_serde")]
     pub sweep_interval: Duration,
@@ -115,6 +118,7 @@ impl Default for Config {
             web: WebConfig::default(),
             webhooks: WebhooksConfig::default(),
             privacy: PrivacyConfig::default(),
+            limits: Limits::default(),
             sweep_interval: Duration::from_secs(1),
             sweep_batch: 500,
             watch_poll: Duration::from_secs(1),
@@ -331,6 +335,12 @@ impl Config {
         self.webhooks
             .validate()
             .map_err(|e| ConfigError::Invalid("webhooks.sinks", e))?;
+        if self.limits.max_turns == 0 || self.limits.transcript_chars == 0 {
+            return Err(ConfigError::Invalid(
+                "limits",
+                "max_turns and transcript_chars must be at least 1".into(),
+            ));
+        }
         crate::domain::pii::Masker::new(&self.privacy)
             .map_err(|e| ConfigError::Invalid("privacy", e.to_string()))?;
         if self.routing.lease_default > self.routing.lease_max {

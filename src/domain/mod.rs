@@ -50,6 +50,7 @@ fn check_id(field: &str, raw: &str) -> Result<(), DomainError> {
 mod enums;
 mod ids;
 mod interaction;
+pub mod limits;
 mod manager;
 pub mod pii;
 mod policy;

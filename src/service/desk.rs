@@ -68,7 +68,7 @@ impl Funnel {
     }
 
     pub async fn complete(&self, lease: LeaseRef<'_>, c: Completion<'_>) -> Result<Moved> {
-        let note = self.mask(c.note);
+        let note = self.admit_note("note", c.note)?;
         let c = Completion { note: &note, ..c };
         Ok(self.router.complete(lease, c).await?)
     }
@@ -82,7 +82,7 @@ impl Funnel {
     }
 
     pub async fn escalate(&self, lease: LeaseRef<'_>, reason: &str) -> Result<Moved> {
-        let reason = self.mask(reason);
+        let reason = self.admit_note("reason", reason)?;
         Ok(self.router.escalate(lease, &reason).await?)
     }
 
@@ -93,7 +93,7 @@ impl Funnel {
     }
 
     pub async fn decline(&self, offer: OfferRef<'_>, reason: &str) -> Result<Moved> {
-        let reason = self.mask(reason);
+        let reason = self.admit_note("reason", reason)?;
         Ok(self.router.decline(offer, &reason).await?)
     }
 
@@ -103,7 +103,7 @@ impl Funnel {
         outcome: ReferralOutcome,
         note: &str,
     ) -> Result<Moved> {
-        let note = self.mask(note);
+        let note = self.admit_note("note", note)?;
         Ok(self
             .router
             .complete_referral(acceptance, outcome, &note)

@@ -10,7 +10,12 @@ local function emit(id, action, from, to, reason, manager, l)
     model_version = l[3] or '', manager = manager or l[4] or '',
     interaction = INTERACTION
   })
-  redis.call('RPUSH', k(KEY.hist, id), ev)
+  -- Bounded: the oldest event goes from the lead's own history, counted
+  -- (the shard's stream below keeps it).
+  if redis.call('RPUSH', k(KEY.hist, id), ev) > CFG.history_per_lead then
+    redis.call('LPOP', k(KEY.hist, id))
+    redis.call('HINCRBY', lead_key(id), 'history_folded', 1)
+  end
   redis.call('XADD', k(KEY.audit), 'MAXLEN', '~', CFG.audit_maxlen, '*', 'lead', id, 'event', ev)
 end
 
