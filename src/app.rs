@@ -101,7 +101,7 @@ pub async fn run(
     let readiness = readiness(conn, Arc::downgrade(&scorer), stop.clone());
     tasks.spawn(telemetry::http::serve(
         metrics_listener,
-        telemetry::http::router(metrics.clone(), readiness),
+        telemetry::http::router(metrics.clone(), readiness, config.metrics_token.clone()),
         http_stop.clone(),
     ));
     let sweep_metrics = metrics.clone();

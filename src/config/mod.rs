@@ -26,6 +26,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// HTTP listen address of `/metrics`, `/healthz` and `/readyz`.
     pub metrics_listen: SocketAddr,
+    /// When set, `/metrics` wants `Authorization: Bearer <token>` (the
+    /// probes stay open). Redacted in the start-up log.
+    pub metrics_token: Option<String>,
     /// Redis URLs: one for a single server, the seed nodes for a cluster.
     /// May carry a password (`redis://:secret@host:6379`); it is redacted in
     /// logs. A single string is one URL.
@@ -99,6 +102,7 @@ impl Default for Config {
         Self {
             listen: "0.0.0.0:50051".parse().expect("addr"),
             metrics_listen: "0.0.0.0:9090".parse().expect("addr"),
+            metrics_token: None,
             redis_urls: vec!["redis://127.0.0.1:6379".into()],
             redis_cluster: false,
             redis_timeout: Duration::from_secs(2),
@@ -370,6 +374,9 @@ impl Config {
         c.redis_urls = c.redis_urls.iter().map(|u| redact_url(u)).collect();
         for sink in &mut c.webhooks.sinks {
             sink.secret = "***".into();
+        }
+        if c.metrics_token.is_some() {
+            c.metrics_token = Some("***".into());
         }
         c
     }
