@@ -21,12 +21,12 @@ use std::time::{Duration, Instant};
 
 const TASKS: usize = 64;
 
-/// `usec_per_call` and `calls` of every EVALSHA'd script (commandstats lumps
-/// them as `evalsha`), so each phase resets stats first.
-fn evalsha_stats(server: &RedisNode) -> (u64, f64) {
+/// `usec_per_call` and `calls` of every routing operation (commandstats lumps
+/// them as `fcall`), so each phase resets stats first.
+fn fcall_stats(server: &RedisNode) -> (u64, f64) {
     let info = server.cli(&["INFO", "commandstats"]);
     for line in info.lines() {
-        if let Some(rest) = line.strip_prefix("cmdstat_evalsha:") {
+        if let Some(rest) = line.strip_prefix("cmdstat_fcall:") {
             let kv: HashMap<&str, &str> =
                 rest.split(',').filter_map(|p| p.split_once('=')).collect();
             return (
@@ -56,6 +56,37 @@ fn cpu(server: &RedisNode) -> (f64, f64) {
             .unwrap_or(0.0)
     };
     (client, field("used_cpu_user:") + field("used_cpu_sys:"))
+}
+
+/// With `FUNNEL_BENCH_COMMANDSTATS` set: the phase's commands (those run
+/// inside scripts included) by total Redis CPU, to see where a script spends.
+fn commandstats(server: &RedisNode, phase: &str) {
+    if std::env::var("FUNNEL_BENCH_COMMANDSTATS").is_err() {
+        return;
+    }
+    let info = server.cli(&["INFO", "commandstats"]);
+    let mut rows: Vec<(String, u64, f64)> = info
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let kv: HashMap<&str, &str> =
+                rest.split(',').filter_map(|p| p.split_once('=')).collect();
+            Some((
+                name.to_string(),
+                kv.get("calls")?.parse().ok()?,
+                kv.get("usec")?.parse().ok()?,
+            ))
+        })
+        .collect();
+    rows.sort_by(|a, b| b.2.total_cmp(&a.2));
+    println!("commandstats after {phase} (command, calls, total ms, us/call):");
+    for (name, calls, usec) in rows {
+        println!(
+            "  {name:24} {calls:>9} {:>10.1} {:>8.2}",
+            usec / 1e3,
+            usec / calls.max(1) as f64
+        );
+    }
 }
 
 fn interaction(i: usize) -> IngestRequest {
@@ -127,7 +158,8 @@ fn main() {
         }
         let ingest_secs = start.elapsed().as_secs_f64();
         let cpu1 = cpu(&server);
-        let (ingest_calls, ingest_usec) = evalsha_stats(&server);
+        let (ingest_calls, ingest_usec) = fcall_stats(&server);
+        commandstats(&server, "ingest+route");
 
         // Phase 2: pull one + complete it, 64 managers at once.
         server.cli(&["CONFIG", "RESETSTAT"]);
@@ -160,7 +192,8 @@ fn main() {
         let pair_secs = start.elapsed().as_secs_f64();
         let cpu3 = cpu(&server);
         let pairs = done.load(Ordering::Relaxed);
-        let (pc_calls, pc_usec) = evalsha_stats(&server);
+        let (pc_calls, pc_usec) = fcall_stats(&server);
+        commandstats(&server, "pull+complete");
 
         // Phase 3: pull script cost alone, 10 leads per pull.
         for i in 0..n.min(20_000) {
@@ -179,10 +212,8 @@ fn main() {
             }
             leased += got;
         }
-        let (pull_calls, pull_usec) = evalsha_stats(&server);
-        if std::env::var("FUNNEL_BENCH_COMMANDSTATS").is_ok() {
-            println!("{}", server.cli(&["INFO", "commandstats"]));
-        }
+        let (pull_calls, pull_usec) = fcall_stats(&server);
+        commandstats(&server, "pull 10");
 
         // The ceiling on the same server.
         let bench = Command::new("redis-benchmark")

@@ -78,6 +78,9 @@ pub async fn run(
             intent_threshold: config.intent_threshold,
             watch_poll: config.watch_poll.max(Duration::from_millis(50)),
             closed_readable_for: config.closed_lead_readable_for,
+            masker: crate::domain::pii::Masker::new(&config.privacy)
+                .map_err(|e| anyhow::anyhow!("invalid config: {e}"))?,
+            limits: config.limits.clone(),
         },
     ));
 
@@ -98,7 +101,7 @@ pub async fn run(
     let readiness = readiness(conn, Arc::downgrade(&scorer), stop.clone());
     tasks.spawn(telemetry::http::serve(
         metrics_listener,
-        telemetry::http::router(metrics.clone(), readiness),
+        telemetry::http::router(metrics.clone(), readiness, config.metrics_token.clone()),
         http_stop.clone(),
     ));
     let sweep_metrics = metrics.clone();

@@ -2000,11 +2000,9 @@ async fn case(kind: Kind, name: &str, steps: &Steps, check_every: usize) -> Resu
     let mut leads = 0u64;
     let mut states: std::collections::BTreeMap<String, u64> = Default::default();
     for r in &w.regions {
-        let ids: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(w.keys.shard(r).leads())
-            .query_async(&mut conn)
+        let ids = funnel::routing::invariants::lead_ids(&w.router, r)
             .await
-            .expect("smembers");
+            .expect("lead ids");
         leads += ids.len() as u64;
         for id in ids {
             let st: String = redis::cmd("HGET")

@@ -863,7 +863,73 @@ async fn a_replayed_ingest_answers_what_was_recorded(h: H) {
     h.assert_sound().await;
 }
 
+/// Redis lost the function library (a restart without persistence, an
+/// operator's FUNCTION FLUSH): the next call loads it again and succeeds.
+async fn a_lost_function_library_is_loaded_again(h: H) {
+    ingest(&h, Lead::new("fl-1", "fl-c1", Route::Remote, 40)).await;
+    let mut conn = h.conn.clone();
+    let _: () = redis::cmd("FUNCTION")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let listed: Vec<redis::Value> = redis::cmd("FUNCTION")
+        .arg("LIST")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "FUNCTION FLUSH left {listed:?}");
+    let b = h
+        .router
+        .ingest(&Lead::new("fl-2", "fl-c2", Route::Remote, 40).req())
+        .await
+        .unwrap();
+    assert!(!b.replayed);
+    h.assert_sound().await;
+}
+
+/// The checker is only as good as what it reads: it finds every lead of the
+/// shard (by SCAN, the shard keeps no set of them) and reports a broken one.
+async fn the_invariant_checker_sees_every_lead_and_reports_a_broken_one(h: H) {
+    let mut made = Vec::new();
+    for i in 0..3 {
+        let (iid, c) = (format!("ic-{i}"), format!("ic-c{i}"));
+        made.push(
+            ingest(&h, Lead::new(&iid, &c, Route::Remote, 40))
+                .await
+                .lead_id
+                .to_string(),
+        );
+    }
+    let mut found = funnel::routing::invariants::lead_ids(&h.router, &region("east"))
+        .await
+        .unwrap();
+    found.sort();
+    made.sort();
+    assert_eq!(found, made);
+    h.assert_sound().await;
+    // Take one out of its queue behind the scripts' back.
+    let key = h.router.keys().shard(&region("east")).lead(&made[1]);
+    let mut conn = h.conn.clone();
+    let _: () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("place")
+        .arg("")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let v = funnel::routing::invariants::check(&h.router, &[region("east")])
+        .await
+        .unwrap();
+    assert!(
+        v.iter().any(|v| v.contains(&made[1])),
+        "not reported: {v:?}"
+    );
+}
+
 on_both!(
+    the_invariant_checker_sees_every_lead_and_reports_a_broken_one,
+    a_lost_function_library_is_loaded_again,
     ingestion_routes_and_is_idempotent,
     second_interaction_joins_and_promotes_never_takes_held,
     referral_selection_decline_timeout_and_unassigned,

@@ -79,6 +79,7 @@ impl From<ApiError> for Status {
                 },
                 FunnelError::Routing(r) => routing_code(r),
                 FunnelError::PermissionDenied(_) => Code::PermissionDenied,
+                FunnelError::Invalid(_) => Code::InvalidArgument,
                 FunnelError::ShuttingDown => Code::Unavailable,
             },
         };

@@ -4,6 +4,8 @@
 //! (a few common ones, plus `--set key=value` for any field). Durations are
 //! human: `"250ms"`, `"30m"`, `"7days"`. Every field is documented here.
 
+use crate::domain::limits::Limits;
+use crate::domain::pii::PrivacyConfig;
 use crate::domain::{CampaignId, Thresholds};
 use crate::routing::RoutingConfig;
 use crate::web::WebConfig;
@@ -24,6 +26,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// HTTP listen address of `/metrics`, `/healthz` and `/readyz`.
     pub metrics_listen: SocketAddr,
+    /// When set, `/metrics` wants `Authorization: Bearer <token>` (the
+    /// probes stay open). Redacted in the start-up log.
+    pub metrics_token: Option<String>,
     /// Redis URLs: one for a single server, the seed nodes for a cluster.
     /// May carry a password (`redis://:secret@host:6379`); it is redacted in
     /// logs. A single string is one URL.
@@ -61,6 +66,10 @@ pub struct Config {
     pub web: WebConfig,
     /// Signed POSTs to the bank's endpoints (referral offers, SLA breaches).
     pub webhooks: WebhooksConfig,
+    /// Personal data masked before anything is stored, scored or logged.
+    pub privacy: PrivacyConfig,
+    /// What one call, note or reason may bring.
+    pub limits: Limits,
     /// How often the deadline sweeper runs.
     #[serde(with = "humantime_serde")]
     pub sweep_interval: Duration,
@@ -93,6 +102,7 @@ impl Default for Config {
         Self {
             listen: "0.0.0.0:50051".parse().expect("addr"),
             metrics_listen: "0.0.0.0:9090".parse().expect("addr"),
+            metrics_token: None,
             redis_urls: vec!["redis://127.0.0.1:6379".into()],
             redis_cluster: false,
             redis_timeout: Duration::from_secs(2),
@@ -111,6 +121,8 @@ impl Default for Config {
             routing: RoutingConfig::default(),
             web: WebConfig::default(),
             webhooks: WebhooksConfig::default(),
+            privacy: PrivacyConfig::default(),
+            limits: Limits::default(),
             sweep_interval: Duration::from_secs(1),
             sweep_batch: 500,
             watch_poll: Duration::from_secs(1),
@@ -327,6 +339,14 @@ impl Config {
         self.webhooks
             .validate()
             .map_err(|e| ConfigError::Invalid("webhooks.sinks", e))?;
+        if self.limits.max_turns == 0 || self.limits.transcript_chars == 0 {
+            return Err(ConfigError::Invalid(
+                "limits",
+                "max_turns and transcript_chars must be at least 1".into(),
+            ));
+        }
+        crate::domain::pii::Masker::new(&self.privacy)
+            .map_err(|e| ConfigError::Invalid("privacy", e.to_string()))?;
         if self.routing.lease_default > self.routing.lease_max {
             return Err(ConfigError::Invalid(
                 "routing.lease_default",
@@ -354,6 +374,9 @@ impl Config {
         c.redis_urls = c.redis_urls.iter().map(|u| redact_url(u)).collect();
         for sink in &mut c.webhooks.sinks {
             sink.secret = "***".into();
+        }
+        if c.metrics_token.is_some() {
+            c.metrics_token = Some("***".into());
         }
         c
     }

@@ -93,6 +93,7 @@ pub fn ingest_request(
             intents: vec![("interested".into(), 0.8)],
             defaulted_features: vec![],
             received_at_ms: 1_700_000_000_000,
+            transcript_cut_chars: 0,
         },
     }
 }

@@ -109,6 +109,9 @@ pub struct StoredInteraction {
     pub intents: Vec<(String, f64)>,
     pub defaulted_features: Vec<String>,
     pub received_at_ms: i64,
+    /// Transcript characters over the limit, not stored.
+    #[serde(default)]
+    pub transcript_cut_chars: u64,
 }
 
 /// One reason behind a score: a feature or a phrase and its pull on the

@@ -50,7 +50,9 @@ fn check_id(field: &str, raw: &str) -> Result<(), DomainError> {
 mod enums;
 mod ids;
 mod interaction;
+pub mod limits;
 mod manager;
+pub mod pii;
 mod policy;
 
 pub use enums::*;

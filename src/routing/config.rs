@@ -50,6 +50,12 @@ pub struct RoutingConfig {
     pub idempotency_ttl: Duration,
     /// Approximate length kept of each shard's audit stream.
     pub audit_stream_maxlen: u64,
+    /// Interactions kept per lead (the oldest dropped, counted in the lead's
+    /// `interactions_folded`): a customer called for years stays bounded.
+    pub interactions_per_lead: u32,
+    /// Audit events kept in a lead's own history (the oldest dropped,
+    /// counted in `history_folded`; the shard's audit stream has them).
+    pub history_per_lead: u32,
     /// An offer still unanswered this long before its accept deadline gets
     /// one `offer_expiring` audit event (the `referral.expiring` webhook).
     /// Capped at half of `offer_sla`; zero turns the warning off.
@@ -75,6 +81,8 @@ impl Default for RoutingConfig {
             contact_window: Duration::from_secs(7 * 24 * 3600),
             idempotency_ttl: Duration::from_secs(30 * 24 * 3600),
             audit_stream_maxlen: 1_000_000,
+            interactions_per_lead: 10,
+            history_per_lead: 500,
             offer_warning: Duration::from_secs(5 * 60),
         }
     }
@@ -85,7 +93,7 @@ impl RoutingConfig {
     /// built into each script, so no call sends or decodes it.
     pub(crate) fn script_lua(&self) -> String {
         let ms = |d: Duration| d.as_millis() as u64;
-        let fields: [(&str, u64); 14] = [
+        let fields: [(&str, u64); 16] = [
             ("offer_sla_ms", ms(self.offer_sla)),
             ("backflow_ms", ms(self.backflow_wait)),
             ("lease_max_ms", ms(self.lease_max)),
@@ -99,6 +107,11 @@ impl RoutingConfig {
             ("contact_window_ms", ms(self.contact_window)),
             ("contact_cap", u64::from(self.contact_cap)),
             ("audit_maxlen", self.audit_stream_maxlen),
+            (
+                "interactions_per_lead",
+                u64::from(self.interactions_per_lead.max(1)),
+            ),
+            ("history_per_lead", u64::from(self.history_per_lead.max(1))),
             (
                 "offer_warn_ms",
                 ms(self.offer_warning.min(self.offer_sla / 2)),

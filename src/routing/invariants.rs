@@ -52,6 +52,44 @@ async fn smembers(router: &Router, key: String) -> Result<Vec<String>, RoutingEr
         .await?)
 }
 
+/// Every lead id of the shard (`scan_leads.lua`, a page at a time).
+pub async fn lead_ids(router: &Router, region: &RegionId) -> Result<Vec<String>, RoutingError> {
+    #[derive(serde::Serialize)]
+    struct Args<'a> {
+        cursor: &'a str,
+        count: u32,
+    }
+    #[derive(serde::Deserialize)]
+    struct Page {
+        cursor: String,
+        #[serde(deserialize_with = "super::script::lua_list")]
+        ids: Vec<String>,
+    }
+    let (mut ids, mut cursor) = (Vec::new(), "0".to_string());
+    loop {
+        let page: Page = router
+            .invoke(
+                &router.scripts.scan_leads,
+                region,
+                &super::Actor::Admin,
+                &Args {
+                    cursor: &cursor,
+                    count: 1000,
+                },
+            )
+            .await?;
+        ids.extend(page.ids);
+        if page.cursor == "0" {
+            break;
+        }
+        cursor = page.cursor;
+    }
+    // SCAN may return a key more than once.
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
 async fn zmembers(router: &Router, key: &str) -> Result<HashSet<String>, RoutingError> {
     let mut conn = router.conn.clone();
     let v: Vec<String> = redis::cmd("ZRANGE")
@@ -71,7 +109,7 @@ async fn check_region(
 ) -> Result<(), RoutingError> {
     let sk = router.keys().shard(region);
     let mut conn = router.conn.clone();
-    let leads = smembers(router, sk.leads()).await?;
+    let leads = lead_ids(router, region).await?;
     let managers = smembers(router, sk.managers()).await?;
     let branches = smembers(router, sk.branches()).await?;
 

@@ -70,7 +70,6 @@ const PARTS: &[&str] = &[
     "branch",
     "offline",
     "branches",
-    "leads",
     "qcount",
     "seq",
     "audit",
@@ -235,9 +234,6 @@ impl ShardKeys {
     }
     pub fn branches(&self) -> String {
         self.key(&["branches"])
-    }
-    pub fn leads(&self) -> String {
-        self.key(&["leads"])
     }
     /// The shard's append-only audit stream (read as the webhooks' outbox).
     pub fn audit(&self) -> String {

@@ -93,13 +93,13 @@ impl Router {
     /// Runs a script on the lead's shard on behalf of manager `m`.
     async fn as_manager<A: Serialize, R: serde::de::DeserializeOwned>(
         &self,
-        script: &redis::Script,
+        function: &super::script::Function,
         m: &ManagerId,
         lead: &LeadId,
         args: &A,
     ) -> Result<R, RoutingError> {
         let region = Self::region_of(lead)?;
-        self.invoke(script, &region, &Actor::Manager(m.clone()), args)
+        self.invoke(function, &region, &Actor::Manager(m.clone()), args)
             .await
     }
 

@@ -208,12 +208,12 @@ impl Router {
 
     async fn on_lease<A: Serialize, R: serde::de::DeserializeOwned>(
         &self,
-        script: &redis::Script,
+        function: &super::script::Function,
         lease: LeaseRef<'_>,
         args: &A,
     ) -> Result<R, RoutingError> {
         let region = Self::region_of(lease.lead)?;
         let actor = Actor::Manager(lease.manager.clone());
-        self.invoke(script, &region, &actor, args).await
+        self.invoke(function, &region, &actor, args).await
     }
 }

@@ -34,7 +34,8 @@ impl From<&crate::domain::Interaction> for ScoreRequest {
                 .iter()
                 .map(|t| Turn {
                     speaker: t.speaker,
-                    text: t.text.clone(),
+                    // Masked identifiers are read as a symbol: never a phrase.
+                    text: crate::domain::pii::unscored(&t.text).into_owned(),
                 })
                 .collect(),
             product: i.product,

@@ -68,6 +68,8 @@ impl Funnel {
     }
 
     pub async fn complete(&self, lease: LeaseRef<'_>, c: Completion<'_>) -> Result<Moved> {
+        let note = self.admit_note("note", c.note)?;
+        let c = Completion { note: &note, ..c };
         Ok(self.router.complete(lease, c).await?)
     }
 
@@ -80,7 +82,8 @@ impl Funnel {
     }
 
     pub async fn escalate(&self, lease: LeaseRef<'_>, reason: &str) -> Result<Moved> {
-        Ok(self.router.escalate(lease, reason).await?)
+        let reason = self.admit_note("reason", reason)?;
+        Ok(self.router.escalate(lease, &reason).await?)
     }
 
     /// Accepts an offer; answers the lead as the manager now holds it.
@@ -90,7 +93,8 @@ impl Funnel {
     }
 
     pub async fn decline(&self, offer: OfferRef<'_>, reason: &str) -> Result<Moved> {
-        Ok(self.router.decline(offer, reason).await?)
+        let reason = self.admit_note("reason", reason)?;
+        Ok(self.router.decline(offer, &reason).await?)
     }
 
     pub async fn complete_referral(
@@ -99,9 +103,10 @@ impl Funnel {
         outcome: ReferralOutcome,
         note: &str,
     ) -> Result<Moved> {
+        let note = self.admit_note("note", note)?;
         Ok(self
             .router
-            .complete_referral(acceptance, outcome, note)
+            .complete_referral(acceptance, outcome, &note)
             .await?)
     }
 

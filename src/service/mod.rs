@@ -9,6 +9,7 @@ pub use desk::Reader;
 pub use watch::{ReferralChange, WithdrawReason};
 
 use crate::domain::*;
+use crate::domain::{limits, pii};
 use crate::routing::offers::OfferEvents;
 use crate::routing::{Destination, IngestRequest, Router, RoutingError};
 use crate::scoring::{LexiconKind, Manifest, ScoreRequest, ScoredLead, Scorer, ScoringError};
@@ -28,6 +29,9 @@ pub enum FunnelError {
     /// The caller may not see or do this.
     #[error("{0}")]
     PermissionDenied(String),
+    /// An input over a limit (`domain::limits`), naming the field.
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
     /// The server is stopping; the client should reconnect elsewhere.
     #[error("server shutting down; reconnect")]
     ShuttingDown,
@@ -67,6 +71,9 @@ pub struct FunnelOptions {
     pub watch_poll: Duration,
     /// How long a manager may still read a lead it closed.
     pub closed_readable_for: Duration,
+    /// Personal data masked before anything is stored, scored or logged.
+    pub masker: pii::Masker,
+    pub limits: limits::Limits,
 }
 
 /// Scoring + policy + routing, shared by every handler.
@@ -79,6 +86,8 @@ pub struct Funnel {
     offer_events: Arc<OfferEvents>,
     watch_poll: Duration,
     closed_readable_for: Duration,
+    masker: pii::Masker,
+    limits: limits::Limits,
 }
 
 impl Funnel {
@@ -101,6 +110,8 @@ impl Funnel {
             offer_events: Arc::default(),
             watch_poll: opts.watch_poll,
             closed_readable_for: opts.closed_readable_for,
+            masker: opts.masker,
+            limits: opts.limits,
         }
     }
 
@@ -135,7 +146,27 @@ impl Funnel {
         interactions: Vec<Interaction>,
     ) -> Result<Vec<Result<Submitted, FunnelError>>, FunnelError> {
         let t0 = Instant::now();
-        let requests: Vec<_> = interactions.iter().map(ScoreRequest::from).collect();
+        // Limits and masking before anything is scored, stored or logged; an
+        // item over a limit gets its own error, the others go on.
+        let mut results: Vec<Option<Result<Submitted, FunnelError>>> = Vec::new();
+        let mut admitted = Vec::with_capacity(interactions.len());
+        for (n, mut i) in interactions.into_iter().enumerate() {
+            results.push(None);
+            match self.limits.admit(&mut i) {
+                Ok(cut) => {
+                    let masked = self.masker.mask_interaction(&mut i);
+                    if masked > 0 {
+                        self.metrics.pii_masked.inc_by(masked as u64);
+                    }
+                    admitted.push((n, i, cut));
+                }
+                Err(e) => results[n] = Some(Err(e.into())),
+            }
+        }
+        let requests: Vec<_> = admitted
+            .iter()
+            .map(|(_, i, _)| ScoreRequest::from(i))
+            .collect();
         let scored = match self.scorer.score(requests).await {
             Ok(s) => s,
             Err(e) => {
@@ -147,15 +178,44 @@ impl Funnel {
         };
         // Every lead of the batch waited the whole scoring time.
         let waited = t0.elapsed();
-        for _ in 0..interactions.len() {
+        for _ in 0..admitted.len() {
             self.metrics.observe_stage("scoring", waited);
         }
+        let slots: Vec<usize> = admitted.iter().map(|(n, _, _)| *n).collect();
         let routed =
-            futures::future::join_all(interactions.into_iter().zip(scored).map(
-                |(interaction, scored)| async move { self.route(interaction, scored?).await },
+            futures::future::join_all(admitted.into_iter().zip(scored).map(
+                |((_, interaction, cut), scored)| async move {
+                    self.route(interaction, scored?, cut).await
+                },
             ))
             .await;
-        Ok(routed)
+        for (n, r) in slots.into_iter().zip(routed) {
+            results[n] = Some(r);
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every item answered"))
+            .collect())
+    }
+
+    /// A manager's free text (note, reason) within its limit, with personal
+    /// data masked; `field` names it in a refusal.
+    fn admit_note<'a>(
+        &self,
+        field: &str,
+        text: &'a str,
+    ) -> Result<std::borrow::Cow<'a, str>, FunnelError> {
+        self.limits.check_note(field, text)?;
+        Ok(self.mask(text))
+    }
+
+    /// `text` with personal data masked.
+    fn mask<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let masked = self.masker.mask(text);
+        if matches!(masked, std::borrow::Cow::Owned(_)) {
+            self.metrics.pii_masked.inc();
+        }
+        masked
     }
 
     /// One interaction.
@@ -166,10 +226,12 @@ impl Funnel {
             .expect("one result per item")
     }
 
+    /// `transcript_cut_chars`: what the limits cut from its transcript.
     async fn route(
         &self,
         interaction: Interaction,
         scored: ScoredLead,
+        transcript_cut_chars: u64,
     ) -> Result<Submitted, FunnelError> {
         let t0 = Instant::now();
         let intent = |name: &str| {
@@ -236,6 +298,7 @@ impl Funnel {
                 defaulted_features: answer.defaulted.clone(),
                 received_at_ms: self.router.now_ms(),
                 interaction: interaction.clone(),
+                transcript_cut_chars,
             },
         };
         // The customer's memory may change the route (see Router::ingest).

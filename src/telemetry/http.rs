@@ -1,6 +1,7 @@
 //! The operations port (axum): `/metrics` (Prometheus text), `/healthz`
 //! (liveness: 200 while the process runs) and `/readyz` (readiness: 200
-//! only when every check passes, else 503 naming what failed).
+//! only when every check passes, else 503 naming what failed). `/metrics`
+//! may require a bearer token (`metrics_token`); the probes never do.
 
 use super::Metrics;
 use axum::extract::State;
@@ -65,14 +66,25 @@ impl Readiness {
 struct Ops {
     metrics: Arc<Metrics>,
     readiness: Readiness,
+    /// `Some`: `/metrics` wants `Authorization: Bearer <token>`.
+    token: Option<Arc<str>>,
 }
 
-pub fn router(metrics: Arc<Metrics>, readiness: Readiness) -> Router {
+pub fn router(metrics: Arc<Metrics>, readiness: Readiness, token: Option<String>) -> Router {
     Router::new()
         .route("/metrics", get(metrics_page))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
-        .with_state(Ops { metrics, readiness })
+        .with_state(Ops {
+            metrics,
+            readiness,
+            token: token.map(Arc::from),
+        })
+}
+
+/// Compares in time independent of where the bytes differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Serves `router` on `listener` until `stop` is cancelled.
@@ -85,7 +97,23 @@ pub async fn serve(listener: TcpListener, router: Router, stop: CancellationToke
     }
 }
 
-async fn metrics_page(State(ops): State<Ops>) -> Response {
+async fn metrics_page(State(ops): State<Ops>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &ops.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !same(given.as_bytes(), token.as_bytes()) {
+            let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
+            return (
+                StatusCode::UNAUTHORIZED,
+                challenge,
+                "bearer token required\n",
+            )
+                .into_response();
+        }
+    }
     let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4")];
     (content_type, ops.metrics.render()).into_response()
 }
@@ -127,7 +155,7 @@ mod tests {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 Ok(())
             });
-        let app = router(metrics.clone(), readiness);
+        let app = router(metrics.clone(), readiness, None);
 
         let (status, body) = get(&app, "/readyz").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -142,10 +170,40 @@ mod tests {
         assert!(page.contains("funnel_offer_timeouts_total 1"), "{page}");
         assert_eq!(get(&app, "/nope").await.0, StatusCode::NOT_FOUND);
 
-        let ok = router(metrics, Readiness::new(Duration::from_millis(50)));
+        let ok = router(metrics, Readiness::new(Duration::from_millis(50)), None);
         assert_eq!(
             get(&ok, "/readyz").await,
             (StatusCode::OK, r#"{"ready":true}"#.into())
         );
+    }
+
+    #[tokio::test]
+    async fn metrics_may_want_a_bearer_token_the_probes_never() {
+        let app = router(
+            Arc::new(Metrics::new()),
+            Readiness::new(Duration::from_millis(50)),
+            Some("s3cret-scrape-token".into()),
+        );
+        assert_eq!(get(&app, "/metrics").await.0, StatusCode::UNAUTHORIZED);
+        let with = |token: &str| {
+            Request::get("/metrics")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        let wrong = app
+            .clone()
+            .oneshot(with("s3cret-scrape-tokeX"))
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        let right = app
+            .clone()
+            .oneshot(with("s3cret-scrape-token"))
+            .await
+            .unwrap();
+        assert_eq!(right.status(), StatusCode::OK);
+        assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
+        assert_eq!(get(&app, "/readyz").await.0, StatusCode::OK);
     }
 }

@@ -38,6 +38,8 @@ pub struct Metrics {
     pub lease_expirations: IntCounter,
     pub backflows: IntCounter,
     pub scoring_rejected: IntCounter,
+    /// Texts in which personal data was masked.
+    pub pii_masked: IntCounter,
     /// Per scoring batch: queue wait (longest), tokenize, models, reasons, total.
     pub scoring_batch_seconds: HistogramVec,
     pub scoring_batch_size: Histogram,
@@ -125,6 +127,11 @@ impl Metrics {
             "Requests refused because scoring was full",
         )
         .expect("metric");
+        let pii_masked = IntCounter::new(
+            "funnel_pii_masked_total",
+            "Texts (turns, notes, reasons) in which personal data was masked before use",
+        )
+        .expect("metric");
         let scoring_batch_seconds = HistogramVec::new(
             HistogramOpts::new(
                 "funnel_scoring_batch_duration_seconds",
@@ -208,6 +215,7 @@ impl Metrics {
             Box::new(lease_expirations.clone()),
             Box::new(backflows.clone()),
             Box::new(scoring_rejected.clone()),
+            Box::new(pii_masked.clone()),
         ] {
             registry.register(c).expect("register metric");
         }
@@ -223,6 +231,7 @@ impl Metrics {
             lease_expirations,
             backflows,
             scoring_rejected,
+            pii_masked,
             scoring_batch_seconds,
             scoring_batch_size,
             http_requests,

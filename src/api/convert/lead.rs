@@ -206,6 +206,7 @@ pub fn lead_to_pb(rec: &LeadRecord) -> pb::Lead {
                 interaction: Some(interaction_to_pb(&s.interaction)),
                 score: Some(stored_score_to_pb(s)),
                 received_at: Some(ms_to_timestamp(s.received_at_ms)),
+                transcript_cut_chars: s.transcript_cut_chars,
             })
             .collect(),
         history: rec.history.iter().map(audit_to_pb).collect(),

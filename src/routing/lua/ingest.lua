@@ -40,7 +40,11 @@ local function snapshot(id)
   redis.call('HSET', lead_key(id),
     'bucket', a.bucket, 'probability', a.probability, 'score', a.score,
     'model_version', a.model_version, 'reasons', REASONS, 'updated_at', NOW)
-  redis.call('RPUSH', k(KEY.ix, id), RECORD)
+  -- Bounded: the oldest interaction goes, counted.
+  if redis.call('RPUSH', k(KEY.ix, id), RECORD) > CFG.interactions_per_lead then
+    redis.call('LPOP', k(KEY.ix, id))
+    redis.call('HINCRBY', lead_key(id), 'interactions_folded', 1)
+  end
 end
 
 -- Tier of a place, for "a lead may move up a tier, never down by a re-score".
@@ -103,7 +107,6 @@ else
     'bucket', a.bucket, 'probability', a.probability, 'score', a.score,
     'model_version', a.model_version, 'reasons', REASONS, 'updated_at', NOW)
   redis.call('RPUSH', k(KEY.ix, id), RECORD)
-  redis.call('SADD', k(KEY.leads), id)
   redis.call('SADD', k(KEY.branches), a.branch)
   -- The customer's open lead, and the hand-off it is if it goes to sales,
   -- in one write before it is routed (closing it at once clears `lead`).

@@ -1,7 +1,7 @@
 -- The audit trail: per-lead history (readable in order) and the shard's
 -- append-only stream. `l` = the lead's probability, bucket, model_version, owner.
--- INTERACTION is set by scripts acting on behalf of one interaction.
-local INTERACTION = ''
+-- INTERACTION (prelude.lua) is set by operations acting on behalf of one
+-- interaction.
 local function emit(id, action, from, to, reason, manager, l)
   local ev = cjson.encode({
     at = NOW, lead = id, actor = ACTOR, action = action,
@@ -10,7 +10,12 @@ local function emit(id, action, from, to, reason, manager, l)
     model_version = l[3] or '', manager = manager or l[4] or '',
     interaction = INTERACTION
   })
-  redis.call('RPUSH', k(KEY.hist, id), ev)
+  -- Bounded: the oldest event goes from the lead's own history, counted
+  -- (the shard's stream below keeps it).
+  if redis.call('RPUSH', k(KEY.hist, id), ev) > CFG.history_per_lead then
+    redis.call('LPOP', k(KEY.hist, id))
+    redis.call('HINCRBY', lead_key(id), 'history_folded', 1)
+  end
   redis.call('XADD', k(KEY.audit), 'MAXLEN', '~', CFG.audit_maxlen, '*', 'lead', id, 'event', ev)
 end
 
@@ -19,11 +24,7 @@ local function audit(id, action, from, to, reason, manager)
     redis.call('HMGET', lead_key(id), 'probability', 'bucket', 'model_version', 'owner'))
 end
 
--- The state each lead was set to by this script (saves reading it back).
-local STATE_OF = {}
--- Leads this script created, by id: the fields it wrote, until their first
--- state (saves reading back what was just written).
-local NEW_LEAD = {}
+-- STATE_OF and NEW_LEAD (prelude.lua) save reading back what this call wrote.
 local function set_state(id, to, action, reason, manager)
   STATE_OF[id] = to
   local lk = lead_key(id)

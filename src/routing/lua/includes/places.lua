@@ -9,12 +9,7 @@ local function priority(score, queued_at)
   return (100 - tonumber(score)) * 1e13 + queued_at
 end
 
--- Bucket read by leave_place, reused by enter_place in the same script (the
--- bucket does not change in between).
-local BUCKET = {}
--- Leads this script created and has not placed yet (id -> bucket): nothing
--- to leave, no referral episode to end.
-local UNPLACED = {}
+-- BUCKET and UNPLACED (prelude.lua): what this call knows of a lead's place.
 
 -- Leaving a place also ends what was said about the lead there: that no
 -- manager could take it (`unplaceable`), that it is due for re-engagement.

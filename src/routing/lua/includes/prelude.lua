@@ -1,33 +1,59 @@
--- Shared by every script (included first).
+-- Shared by every operation (included first). The operations are ONE Redis
+-- function library (routing/script.rs builds it): this file and the other
+-- includes run once, when the library loads; each operation is a function
+-- registered in it, which calls `begin` before anything else.
 --
--- Calling convention:
---   KEYS[1] = "<prefix>:{<region>}", the shard anchor. Every key a script
---             touches is derived from it, so all share ONE hash tag (slot).
---   ARGV[1] = one JSON object: {actor = "...", args = {...}}
+-- Calling convention (FCALL <operation> 1 <anchor> <call> [payloads...]):
+--   keys[1] = "<prefix>:{<region>}", the shard anchor. Every key an
+--             operation touches is derived from it, so all share ONE hash
+--             tag (slot).
+--   argv[1] = one JSON object: {actor = "...", args = {...}}
 --             (and `now` = ms in tests only)
---             with the script's named arguments under `args`.
--- `CFG` (the routing configuration, in ms) is a table built into the script
--- by routing/script.rs: a replica with another configuration runs its own
--- copy of the script.
--- A script answers {"ok": <typed reply>} or {"err": <code>, "msg": <text>}
+--             with the operation's named arguments under `args`.
+-- `CFG` (the routing configuration, in ms) is a table built into the library
+-- by routing/script.rs: a replica with another configuration loads its own
+-- library (its name carries a hash of its text).
+-- An operation answers {"ok": <typed reply>} or {"err": <code>, "msg": <text>}
 -- and checks everything before its first write, so a failure writes nothing.
 -- `KEY.<part>` names a key part of routing/keys.rs: each is replaced by
--- the part's name when the script is built (routing/script.rs).
-local P = KEYS[1]
-local CALL = cjson.decode(ARGV[1])
--- One clock for every deadline: this Redis server's. Only tests send their
--- own `now` (routing::Router::with_test_clock), so a replica with a wrong
--- clock can neither expire others' work early nor write far-future deadlines.
-local NOW = CALL.now
-if not NOW then
-  local t = redis.call('TIME')
-  NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local ACTOR = CALL.actor
-local ARG = CALL.args
--- Rust sends absent optional arguments as null: make them nil.
-for name, v in pairs(ARG) do
-  if v == cjson.null then ARG[name] = nil end
+-- the part's name when the library is built (routing/script.rs).
+
+-- This call's state. Redis runs one function at a time, and `begin` sets
+-- every one of these, so nothing of one call is seen by the next.
+local KEYS, ARGV, P, CALL, NOW, ACTOR, ARG, OFFERS_CHANNEL
+-- Set by operations acting on behalf of one interaction (audit.lua).
+local INTERACTION
+-- The state each lead was set to by this call (saves reading it back).
+local STATE_OF
+-- Leads this call created, by id: the fields it wrote, until their first
+-- state (saves reading back what was just written).
+local NEW_LEAD
+-- Bucket read by leave_place, reused by enter_place in the same call (the
+-- bucket does not change in between).
+local BUCKET
+-- Leads this call created and has not placed yet (id -> bucket): nothing to
+-- leave, no referral episode to end.
+local UNPLACED
+
+local function begin(keys, argv)
+  KEYS, ARGV, P = keys, argv, keys[1]
+  CALL = cjson.decode(argv[1])
+  -- One clock for every deadline: this Redis server's. Only tests send their
+  -- own `now` (routing::Router::with_test_clock), so a replica with a wrong
+  -- clock can neither expire others' work early nor write far-future deadlines.
+  NOW = CALL.now
+  if not NOW then
+    local t = redis.call('TIME')
+    NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  ACTOR, ARG = CALL.actor, CALL.args
+  -- Rust sends absent optional arguments as null: make them nil.
+  for name, v in pairs(ARG) do
+    if v == cjson.null then ARG[name] = nil end
+  end
+  -- Offline managers' watch streams are told when their offers change.
+  OFFERS_CHANNEL = string.match(P, '^(.*):{') .. ':' .. KEY.offers_channel
+  INTERACTION, STATE_OF, NEW_LEAD, BUCKET, UNPLACED = '', {}, {}, {}, {}
 end
 
 -- Key of this shard; written out (no varargs table) as it runs on every step.
@@ -54,7 +80,6 @@ local function ok_encoded(json) return '{"ok":' .. json .. '}' end
 
 -- Offline managers' watch streams are told when their offers change (a
 -- nudge only: they re-read; nothing is lost if a message is).
-local OFFERS_CHANNEL = string.match(P, '^(.*):{') .. ':' .. KEY.offers_channel
 local function nudge(m)
   redis.call('PUBLISH', OFFERS_CHANNEL, m)
 end
