@@ -140,6 +140,7 @@ async fn expected(admin: &Clients, leads: &[String]) -> BTreeSet<Event> {
                 "offer_expiring" => "referral.expiring",
                 "offer_timed_out" => "referral.sla_breached",
                 "flagged_unplaceable" => "lead.unplaceable",
+                "rescored" => continue,
                 _ if offered => "referral.offered",
                 _ => continue,
             };

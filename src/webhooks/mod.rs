@@ -115,12 +115,15 @@ impl WebhooksConfig {
 /// The event type of an audit event, if it is one a receiver hears about:
 /// `offer_expiring` (the sweeper's warning), `offer_timed_out`,
 /// `flagged_unplaceable`, and every other event that leaves a lead offered
-/// to a manager (offered, re-offered, escalated, declined and passed on...).
-pub fn event_type(e: &crate::routing::AuditEvent) -> Option<&'static str> {
+/// to a manager (offered, re-offered, escalated, declined and passed on...)
+/// except a re-score of the lead while its offer is pending.
+fn event_type(e: &crate::routing::AuditEvent) -> Option<&'static str> {
     match e.action.as_str() {
         "offer_expiring" => Some("referral.expiring"),
         "offer_timed_out" => Some("referral.sla_breached"),
         "flagged_unplaceable" => Some("lead.unplaceable"),
+        // A new call of the customer while the offer is pending: not a new offer.
+        "rescored" => None,
         _ if e.to == "referral_offered" && !e.manager.is_empty() => Some("referral.offered"),
         _ => None,
     }
@@ -386,6 +389,49 @@ mod tests {
             hex::encode(rfc.finalize().into_bytes()),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn audit_events_map_to_the_four_event_types() {
+        let ev = |action: &str, from: &str, to: &str, manager: &str| crate::routing::AuditEvent {
+            at: 0,
+            lead: "east.1".into(),
+            actor: "sweeper".into(),
+            action: action.into(),
+            from: from.into(),
+            to: to.into(),
+            reason: String::new(),
+            probability: 0.9,
+            bucket: "high".into(),
+            model_version: "m".into(),
+            manager: manager.into(),
+            interaction: String::new(),
+        };
+        let o = "referral_offered";
+        let cases = [
+            (ev("ingested", "", o, "o1"), Some("referral.offered")),
+            (ev("declined", o, o, "o2"), Some("referral.offered")),
+            (ev("offer_expiring", o, o, "o1"), Some("referral.expiring")),
+            (
+                ev("offer_timed_out", o, o, "o1"),
+                Some("referral.sla_breached"),
+            ),
+            (
+                ev(
+                    "flagged_unplaceable",
+                    "branch_unassigned",
+                    "branch_unassigned",
+                    "",
+                ),
+                Some("lead.unplaceable"),
+            ),
+            (ev("accepted", o, "referral_accepted", "o1"), None),
+            (ev("ingested", "", "remote_queued", ""), None),
+            (ev("rescored", o, o, "o1"), None),
+        ];
+        for (e, want) in cases {
+            assert_eq!(event_type(&e), want, "{}", e.action);
+        }
     }
 
     #[test]
