@@ -7,23 +7,10 @@
 mod common;
 
 use common::stack::*;
+use common::web::try_submit as submit;
 use funnel::api::pb;
 use prost::Message;
 use tonic::Code;
-
-async fn submit(
-    robot: &funnel::client::Clients,
-    i: pb::Interaction,
-) -> Result<pb::SubmitInteractionResponse, tonic::Status> {
-    robot
-        .intake
-        .clone()
-        .submit_interaction(pb::SubmitInteractionRequest {
-            interaction: Some(i),
-        })
-        .await
-        .map(|r| r.into_inner())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_input_is_bounded_whatever_is_sent() {

@@ -127,6 +127,14 @@ impl Events {
 }
 
 pub async fn submit(robot: &Clients, i: pb::Interaction) -> pb::SubmitInteractionResponse {
+    try_submit(robot, i).await.unwrap()
+}
+
+/// SubmitInteraction, its refusal kept.
+pub async fn try_submit(
+    robot: &Clients,
+    i: pb::Interaction,
+) -> Result<pb::SubmitInteractionResponse, tonic::Status> {
     robot
         .intake
         .clone()
@@ -134,8 +142,7 @@ pub async fn submit(robot: &Clients, i: pb::Interaction) -> pb::SubmitInteractio
             interaction: Some(i),
         })
         .await
-        .unwrap()
-        .into_inner()
+        .map(|r| r.into_inner())
 }
 
 pub fn kind(r: &pb::SubmitInteractionResponse) -> pb::DestinationKind {
