@@ -20,7 +20,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 const BAR: Duration = Duration::from_millis(200);
@@ -43,23 +43,7 @@ async fn timed(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Duration, Duration, Value) {
-    let t0 = Instant::now();
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: funnel\r\nConnection: close\r\n{auth}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.unwrap();
-    let client = t0.elapsed();
-    let raw = String::from_utf8(raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let (head, body, client) = common::web::exchange(addr, method, path, token, body).await;
     let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
     let server_ms: f64 = head
         .lines()
@@ -71,7 +55,7 @@ async fn timed(
         .unwrap_or_else(|| panic!("no Server-Timing on {path}: {head}"))
         .parse()
         .unwrap();
-    let value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let value = serde_json::from_str(&body).unwrap_or(Value::Null);
     (
         status,
         Duration::from_secs_f64(server_ms / 1000.0),

@@ -11,14 +11,16 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-/// A JSON call: the status and the body (JSON, or the text as a string).
-pub async fn call(
+/// One plain HTTP/1.1 request: the response's head and body, and the time
+/// from connecting to the last byte.
+pub async fn exchange(
     addr: SocketAddr,
     method: &str,
     path: &str,
     token: Option<&str>,
     body: Option<&Value>,
-) -> (u16, Value) {
+) -> (String, String, Duration) {
+    let t0 = Instant::now();
     let mut s = TcpStream::connect(addr).await.unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let auth = token
@@ -32,8 +34,22 @@ pub async fn call(
     s.write_all(req.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).await.unwrap();
+    let took = t0.elapsed();
     let raw = String::from_utf8(raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    (head.to_string(), body.to_string(), took)
+}
+
+/// A JSON call: the status and the body (JSON, or the text as a string).
+pub async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let (head, body, _) = exchange(addr, method, path, token, body).await;
+    let body = body.as_str();
     assert!(
         !head
             .to_ascii_lowercase()
