@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The long fault run (CI runs the short one inside `cargo test`):
-#   scripts/faults.sh [KILLS]   Redis (AOF everysec) killed with kill -9 and restarted KILLS
-#                               times (default 50) under submit + pull/complete load.
-# Prints the acknowledged and lost counts; fails if an acknowledged write is lost
-# outside AOF everysec's documented window. Talks to 127.0.0.1 only.
+# The long fault runs (CI runs short ones inside `cargo test`), release build, 127.0.0.1 only:
+#   scripts/faults.sh [REPLICA_KILLS] [REDIS_KILLS]
+#     (a) tests/faults_replicas.rs: 3 `funnel serve` processes under submit, pull/complete and
+#         referral accept/complete/decline load; REPLICA_KILLS (default 100) random kill -9s,
+#         each replica restarted. Fails on any acknowledged write lost or any invariant broken.
+#     (b) tests/faults.rs: Redis (AOF everysec) killed with kill -9 and restarted REDIS_KILLS
+#         times (default 5, as the issue asks) under load. Fails on a loss outside the AOF window.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -f .ort/libonnxruntime.so ] || bash scripts/setup-ort.sh
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$PWD/.ort/libonnxruntime.so}"
-FUNNEL_FAULT_KILLS="${1:-50}" cargo test --release --test faults -- --nocapture
+FUNNEL_FAULT_REPLICA_KILLS="${1:-100}" cargo test --release --test faults_replicas -- --nocapture
+FUNNEL_FAULT_KILLS="${2:-5}" cargo test --release --test faults -- --nocapture

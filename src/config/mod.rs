@@ -247,6 +247,8 @@ const NOT_CONFIG_ENV: &[&str] = &[
     "tls_key",
     "bench_leads",
     "bench_commandstats",
+    "fault_kills",
+    "fault_replica_kills",
     "skip_training_check",
 ];
 
