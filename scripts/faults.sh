@@ -4,8 +4,9 @@
 #     (a) tests/faults_replicas.rs: 3 `funnel serve` processes under submit, pull/complete and
 #         referral accept/complete/decline load; REPLICA_KILLS (default 100) random kill -9s,
 #         each replica restarted. Fails on any acknowledged write lost or any invariant broken.
-#     (b) tests/faults.rs: Redis (AOF everysec) killed with kill -9 and restarted REDIS_KILLS
-#         times (default 5, as the issue asks) under load. Fails on a loss outside the AOF window.
+#     (b), (c) tests/faults.rs: Redis (AOF everysec) killed with kill -9 and restarted REDIS_KILLS
+#         times (default 5, as the issue asks) under load; a cluster primary failed over to its
+#         replica. Fails on a loss outside the documented window.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -f .ort/libonnxruntime.so ] || bash scripts/setup-ort.sh

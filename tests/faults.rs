@@ -1,24 +1,27 @@
-//! Faults in the large, part (b): Redis with `appendonly yes` and
-//! `appendfsync everysec`, killed with `kill -9` and restarted from its AOF
-//! while robots submit and a remote manager pulls and completes. Clients
-//! retry a failed call with the same interaction id / lease (idempotent), so
-//! only writes Redis acknowledged and then lost before its next fsync can go
-//! missing: each is counted and must lie inside AOF everysec's documented
-//! window before a kill (1 s; up to 2 s when an fsync is slow).
-//!
-//! `FUNNEL_FAULT_KILLS` (default 5) sets the number of kills; CI runs the
-//! default, `scripts/faults.sh` a longer run.
+//! Faults of Redis in the large, while robots submit and a remote manager
+//! pulls and completes; clients retry a failed call with the same
+//! interaction id / lease (idempotent), so only writes Redis acknowledged and
+//! then lost can go missing: each is counted and must lie inside the loss
+//! window Redis documents for the fault.
+//! - (b) one Redis with `appendonly yes`, `appendfsync everysec`, killed with
+//!   `kill -9` and restarted from its AOF (`FUNNEL_FAULT_KILLS` times,
+//!   default 5): window 1 s, up to 2 s when an fsync is slow;
+//! - (c) a Redis Cluster of 3 primaries with one replica each, the primary
+//!   of the region's slot killed so that its replica takes over: the window
+//!   is asynchronous replication's lag (writes acknowledged just before).
 
 mod common;
 
 use common::stack::*;
 use funnel::api::pb;
 use funnel::client::Clients;
+use funnel::routing::{invariants, RedisConn, RedisTarget, Router, RoutingConfig};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// AOF everysec loses at most this much acknowledged work on a kill.
+/// AOF everysec loses at most this much acknowledged work on a kill; a
+/// replica lags its primary by far less.
 const LOSS_WINDOW: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
@@ -129,6 +132,104 @@ async fn worker(desk: Clients, log: Arc<Mutex<Log>>, stop: CancellationToken) {
     }
 }
 
+/// The load of both tests: three robots and a remote manager.
+async fn start_load(
+    s: &Stack,
+    log: &Arc<Mutex<Log>>,
+    stop: &CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    for t in 0..3 {
+        tasks.push(tokio::spawn(submitter(
+            s.as_(ROBOT).await,
+            format!("f{t}"),
+            log.clone(),
+            stop.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(worker(
+        s.as_(R1).await,
+        log.clone(),
+        stop.clone(),
+    )));
+    tasks
+}
+
+/// Acknowledged writes that are gone: (all lost, lost outside the window).
+async fn lost_writes(s: &Stack, log: &Log, killed_at: &[Instant]) -> (Vec<String>, Vec<String>) {
+    let admin = s.as_(ADMIN).await;
+    let in_window = |at: Instant| {
+        killed_at
+            .iter()
+            .any(|k| *k >= at && k.duration_since(at) <= LOSS_WINDOW)
+    };
+    let trail = |lead: String| {
+        let mut a = admin.admin.clone();
+        async move {
+            a.get_audit_trail(pb::GetAuditTrailRequest { lead_id: lead })
+                .await
+                .map(|r| r.into_inner().events)
+        }
+    };
+    let (mut lost, mut outside) = (Vec::new(), Vec::new());
+    for (iid, lead, at) in &log.submitted {
+        if trail(lead.clone()).await.is_err() {
+            lost.push(format!("submission {iid} → {lead}"));
+            if !in_window(*at) {
+                outside.push(iid.clone());
+            }
+        }
+    }
+    for (lead, at) in &log.completed {
+        let last = trail(lead.clone())
+            .await
+            .ok()
+            .and_then(|e| e.last().map(|e| e.to_state));
+        if last != Some(pb::LeadState::ClosedNotInterested as i32) {
+            lost.push(format!("completion of {lead}"));
+            if !in_window(*at) {
+                outside.push(lead.clone());
+            }
+        }
+    }
+    (lost, outside)
+}
+
+async fn finish(
+    s: &Stack,
+    log: Arc<Mutex<Log>>,
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    killed_at: &[Instant],
+    what: &str,
+) {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.cancel();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let log = std::mem::take(&mut *log.lock().unwrap());
+    let (lost, outside) = lost_writes(s, &log, killed_at).await;
+    println!(
+        "{what}: {} submissions and {} completions acknowledged, {} retries, \
+         {} acknowledged writes lost ({} outside the {:?} window): {lost:?}",
+        log.submitted.len(),
+        log.completed.len(),
+        log.retries,
+        lost.len(),
+        outside.len(),
+        LOSS_WINDOW,
+    );
+    assert!(
+        log.submitted.len() > 50 && !log.completed.is_empty(),
+        "too little load"
+    );
+    assert!(
+        outside.is_empty(),
+        "acknowledged writes lost outside the documented window: {outside:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_under_load_loses_only_inside_the_aof_window() {
     let kills: usize = std::env::var("FUNNEL_FAULT_KILLS")
@@ -149,93 +250,111 @@ async fn redis_killed_under_load_loses_only_inside_the_aof_window() {
     s.setup_managers("east", "east-sh-pudong").await;
     let log = Arc::new(Mutex::new(Log::default()));
     let stop = CancellationToken::new();
-    let mut tasks = Vec::new();
-    for t in 0..3 {
-        tasks.push(tokio::spawn(submitter(
-            s.as_(ROBOT).await,
-            format!("f{t}"),
-            log.clone(),
-            stop.clone(),
-        )));
-    }
-    tasks.push(tokio::spawn(worker(
-        s.as_(R1).await,
-        log.clone(),
-        stop.clone(),
-    )));
-
+    let tasks = start_load(&s, &log, &stop).await;
     let mut killed_at = Vec::new();
     for _ in 0..kills {
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let r = &redis;
         killed_at.push(Instant::now());
         tokio::task::block_in_place(|| {
-            r.kill9().unwrap();
-            r.restart().unwrap();
+            redis.kill9().unwrap();
+            redis.restart().unwrap();
         });
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    stop.cancel();
-    for t in tasks {
-        t.await.unwrap();
-    }
-
-    // Every acknowledged submission has its lead; every acknowledged
-    // completion left its lead closed, unless lost inside the window.
-    let admin = s.as_(ADMIN).await;
-    let log = Arc::try_unwrap(log).ok().unwrap().into_inner().unwrap();
-    let in_window = |at: Instant| {
-        killed_at
-            .iter()
-            .any(|k| *k >= at && k.duration_since(at) <= LOSS_WINDOW)
-    };
-    let (mut lost, mut outside) = (Vec::new(), Vec::new());
-    for (iid, lead, at) in &log.submitted {
-        let found = admin
-            .admin
-            .clone()
-            .get_audit_trail(pb::GetAuditTrailRequest {
-                lead_id: lead.clone(),
-            })
-            .await;
-        if found.is_err() {
-            lost.push(format!("submission {iid} → {lead}"));
-            if !in_window(*at) {
-                outside.push(iid.clone());
-            }
-        }
-    }
-    for (lead, at) in &log.completed {
-        let state = admin
-            .admin
-            .clone()
-            .get_audit_trail(pb::GetAuditTrailRequest {
-                lead_id: lead.clone(),
-            })
-            .await
-            .map(|r| r.into_inner().events.last().map(|e| e.to_state));
-        let closed = matches!(state, Ok(Some(s)) if s == pb::LeadState::ClosedNotInterested as i32);
-        if !closed {
-            lost.push(format!("completion of {lead}"));
-            if !in_window(*at) {
-                outside.push(lead.clone());
-            }
-        }
-    }
-    println!(
-        "{kills} kill -9 of Redis (AOF everysec): {} submissions and {} completions acknowledged, \
-         {} retries, {} acknowledged writes lost ({} outside the {:?} window): {lost:?}",
-        log.submitted.len(),
-        log.completed.len(),
-        log.retries,
-        lost.len(),
-        outside.len(),
-        LOSS_WINDOW,
-    );
-    assert!(log.submitted.len() > 50 && !log.completed.is_empty());
-    assert!(
-        outside.is_empty(),
-        "acknowledged writes lost outside AOF everysec's window: {outside:?}"
-    );
+    let what = format!("{kills} kill -9 of Redis (AOF everysec)");
+    finish(&s, log, stop, tasks, &killed_at, &what).await;
     s.assert_sound().await;
+}
+
+/// The node that serves `slot` as a primary now, if one does.
+fn primary_of(cluster: &common::RedisCluster, slot: u16) -> Option<usize> {
+    // Asked of the first node that answers (a killed one answers nothing).
+    let nodes = cluster
+        .nodes
+        .iter()
+        .map(|n| n.cli(&["CLUSTER", "NODES"]))
+        .find(|answer| !answer.is_empty())?;
+    for line in nodes.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 9 || !f[2].contains("master") || f[2].contains("fail") {
+            continue;
+        }
+        let serves = f[8..].iter().any(|r| match r.split_once('-') {
+            Some((a, b)) => {
+                (a.parse().unwrap_or(u16::MAX)..=b.parse().unwrap_or(0)).contains(&slot)
+            }
+            None => r.parse() == Ok(slot),
+        });
+        let port = f[1].split(['@', ':']).nth(1).and_then(|p| p.parse().ok());
+        if serves {
+            return cluster.nodes.iter().position(|n| Some(n.port()) == port);
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_primary_fails_over_to_its_replica_under_load() {
+    let cluster = common::RedisCluster::start(3, 1, &common::RedisOptions::default()).unwrap();
+    let urls = cluster.urls();
+    let s = Stack::start(&urls[0], 1, |c| {
+        c.redis_urls = urls.clone();
+        c.redis_cluster = true;
+        c.redis_timeout = Duration::from_millis(1000);
+    });
+    s.setup_managers("east", "east-sh-pudong").await;
+    let log = Arc::new(Mutex::new(Log::default()));
+    let stop = CancellationToken::new();
+    let tasks = start_load(&s, &log, &stop).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let slot: u16 = cluster.nodes[0]
+        .cli(&["CLUSTER", "KEYSLOT", &format!("{}:{{east}}", s.prefix)])
+        .parse()
+        .unwrap();
+    let victim = primary_of(&cluster, slot).expect("a primary for the slot");
+    let killed_at = vec![Instant::now()];
+    tokio::task::block_in_place(|| cluster.nodes[victim].kill9().unwrap());
+    // The replica is promoted after the node timeout (5 s) and an election.
+    let t0 = Instant::now();
+    let promoted = loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if let Some(p) = primary_of(&cluster, slot).filter(|p| *p != victim) {
+            break p;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "no fail-over");
+    };
+    println!(
+        "fail-over of slot {slot}: node {victim} → {promoted} in {:?}",
+        t0.elapsed()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    finish(&s, log, stop, tasks, &killed_at, "a cluster primary killed").await;
+
+    // Every lead in exactly one place, on the promoted replica.
+    let live: Vec<String> = cluster
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != victim)
+        .map(|(_, n)| n.url())
+        .collect();
+    let conn = RedisConn::connect(&RedisTarget {
+        urls: live,
+        cluster: true,
+        response_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+        tls: None,
+    })
+    .await
+    .unwrap();
+    let router = Router::new(
+        conn,
+        RoutingConfig {
+            key_prefix: s.prefix.clone(),
+            ..RoutingConfig::default()
+        },
+    );
+    let regions = router.regions().await.unwrap();
+    let v = invariants::check(&router, &regions).await.unwrap();
+    assert!(v.is_empty(), "invariant violations:\n{}", v.join("\n"));
 }
