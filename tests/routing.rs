@@ -851,14 +851,16 @@ async fn audit_events_name_the_interaction_that_caused_them(h: H) {
 
 async fn a_replayed_ingest_answers_what_was_recorded(h: H) {
     let mut first = Lead::new("rp-1", "rp-c1", Route::Remote, 40).req();
-    first.answer = "first answer".into();
+    first.interaction.received_at_ms = 111;
     let a = h.router.ingest(&first).await.unwrap();
-    assert!(!a.replayed && a.answer.is_none());
+    assert!(!a.replayed && a.recorded.is_none());
     let mut again = Lead::new("rp-1", "rp-c1", Route::Referral, 90).req();
-    again.answer = "second answer".into();
+    again.interaction.received_at_ms = 222;
     let b = h.router.ingest(&again).await.unwrap();
     assert!(b.replayed);
-    assert_eq!(b.answer.as_deref(), Some("first answer"));
+    // The record the first call stored, not the replay's.
+    assert_eq!(b.recorded.as_ref().map(|r| r.received_at_ms), Some(111));
+    assert_eq!(b.recorded.unwrap().score, first.interaction.score);
     assert_eq!((b.lead_id, b.destination), (a.lead_id, a.destination));
     h.assert_sound().await;
 }
@@ -873,12 +875,8 @@ async fn a_lost_function_library_is_loaded_again(h: H) {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let listed: Vec<redis::Value> = redis::cmd("FUNCTION")
-        .arg("LIST")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert!(listed.is_empty(), "FUNCTION FLUSH left {listed:?}");
+    // (Not checked that the library is gone now: tests running beside this
+    // one on the same Redis may load it again at once.)
     let b = h
         .router
         .ingest(&Lead::new("fl-2", "fl-c2", Route::Remote, 40).req())

@@ -86,7 +86,6 @@ pub fn ingest_request(
         route,
         route_reason: format!("sample {route}"),
         score: score.clone(),
-        answer: "{}".into(),
         interaction: StoredInteraction {
             interaction,
             score,

@@ -55,7 +55,7 @@ impl Router {
         };
         // The stored documents travel as payloads: Lua keeps them, never parses them.
         let record = serde_json::to_string(&req.interaction).map_err(encode)?;
-        let payloads = [record.as_str(), req.answer.as_str()];
+        let payloads = [record.as_str()];
         self.note_region(&region).await?;
         let anchor = self.keys.shard(&region);
         let mut outcome: IngestOutcome = self

@@ -16,7 +16,7 @@
 //! | `ix:<id>` | list | every interaction of the lead with its score (JSON) |
 //! | `tried:<id>` / `offered:<id>` | set | offline managers offered the lead in this referral episode / ever |
 //! | `done:<id>` | hash | results of calls on its leases and offers, by fence id (retries answer them) |
-//! | `idem:<interaction>` | string | the recorded result and answer of ingesting that interaction, one JSON document (TTL) |
+//! | `idem:<interaction>` | string | the recorded result of ingesting that interaction and where its record is in `ix` (`seq`; a replay answers that record), one JSON document (TTL) |
 //! | `cmem:<customer>` | hash | the customer's record: open lead (`lead`), do-not-contact, complaint cool-off, recent sales hand-offs (`contacts`) |
 //! | `pool:<product>` / `mq:<manager>` | zset | remote team pool / a manager's own queue, by priority |
 //! | `offers:<m>` / `held:<m>` | zset | pending offers / leads held (accepted or leased) |

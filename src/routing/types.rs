@@ -41,9 +41,9 @@ pub struct IngestRequest {
     /// Why the policy chose the route (kept in the audit trail).
     pub route_reason: String,
     pub score: ScoreSnapshot,
+    /// Stored with the lead; its score, reasons and intents are what the
+    /// robot is answered, and what a replay answers again.
     pub interaction: StoredInteraction,
-    /// The response to the robot, recorded for replays (opaque here).
-    pub answer: String,
 }
 
 /// Where a lead went.
@@ -72,9 +72,10 @@ pub struct IngestOutcome {
     pub routed: bool,
     pub replayed: bool,
     pub state: LeadState,
-    /// On a replay: the response recorded by the first call.
+    /// On a replay: the interaction's record as the first call stored it
+    /// (its answer); `None` if later calls folded it out of the lead's list.
     #[serde(default)]
-    pub answer: Option<String>,
+    pub recorded: Option<StoredInteraction>,
 }
 
 // Filled in by `Router::ingest` after the script answers.

@@ -292,8 +292,6 @@ impl Funnel {
             route: decision.route,
             route_reason: decision.reason.clone(),
             score: answer.score.clone(),
-            answer: serde_json::to_string(&answer)
-                .map_err(|e| RoutingError::Protocol(format!("cannot encode the answer: {e}")))?,
             interaction: StoredInteraction {
                 score: answer.score.clone(),
                 intents: answer.intents.clone(),
@@ -306,11 +304,20 @@ impl Funnel {
         // The customer's memory may change the route (see Router::ingest).
         let outcome = self.router.ingest(&req).await?;
         self.metrics.observe_stage("redis", t0.elapsed());
-        let answer = match &outcome.answer {
+        let answer = match (outcome.replayed, outcome.recorded.clone()) {
             // A replay answers what the first call answered.
-            Some(recorded) => serde_json::from_str(recorded)
-                .map_err(|e| RoutingError::Protocol(format!("recorded answer: {e}")))?,
-            None => {
+            (true, Some(first)) => Answer {
+                score: first.score,
+                intents: first.intents,
+                defaulted: first.defaulted_features,
+            },
+            (true, None) => {
+                // Ten later calls of the lead folded the record away.
+                tracing::warn!(interaction = %interaction.interaction_id,
+                    "replay of an interaction whose record was folded; answering this call's score");
+                answer
+            }
+            (false, _) => {
                 self.metrics
                     .leads
                     .with_label_values(&[

@@ -13,23 +13,44 @@
 --   product, campaign, branch, relationship_manager?, remote_manager?, route,
 --   bucket, probability, score, model_version, why, pending_dnc (an admin's
 --   do-not-contact set before the customer had a home region)
--- payloads (kept, never parsed): ARGV[2] the interaction record (its score
---   and reasons included: the lead's hash keeps no copy), ARGV[3] the answer
---   to record for replays
+-- payload (kept, never parsed): ARGV[2] the interaction record, with the
+--   score, reasons and intents answered to the robot (the lead's hash keeps
+--   no copy; a replay answers them from here)
 local a = ARG
-local RECORD, ANSWER = ARGV[2], ARGV[3]
+local RECORD = ARGV[2]
 INTERACTION = a.interaction_id
 
--- `idem:<interaction>`: the result and the answer as recorded, one JSON
--- string with a TTL (one write, one read).
+-- `idem:<interaction>`: the result as recorded and where the interaction's
+-- record is in the lead's list (`seq`, counting folded ones), one JSON
+-- string with a TTL. A replay answers the result and that record (the
+-- answer the first call got), unless 10 later calls folded it away.
 local idem = k(KEY.idem, a.interaction_id)
 local seen = redis.call('GET', idem)
 if seen then
   local rec = cjson.decode(seen)
   rec.result.replayed = true
-  rec.result.answer = rec.answer
-  return ok(rec.result)
+  local res = cjson.encode(rec.result)
+  local id = rec.result.lead_id
+  local folded = tonumber(redis.call('HGET', lead_key(id), 'interactions_folded')) or 0
+  local at = (tonumber(rec.seq) or 0) - folded - 1
+  local record = at >= 0 and redis.call('LINDEX', k(KEY.ix, id), at)
+  if record then res = string.sub(res, 1, -2) .. ',"recorded":' .. record .. '}' end
+  return ok_encoded(res)
 end
+
+-- Appends this interaction's record to the lead's list (bounded: the oldest
+-- goes, counted); answers its sequence number (1 = the lead's first).
+local function push_record(id)
+  local n = redis.call('RPUSH', k(KEY.ix, id), RECORD)
+  local folded = tonumber(redis.call('HGET', lead_key(id), 'interactions_folded')) or 0
+  if n > CFG.interactions_per_lead then
+    redis.call('LPOP', k(KEY.ix, id))
+    folded = redis.call('HINCRBY', lead_key(id), 'interactions_folded', 1)
+    n = n - 1
+  end
+  return folded + n
+end
+local SEQ = 0
 
 local function snapshot(id)
   -- A queued lead whose bucket changes moves between the bucket counts.
@@ -41,11 +62,7 @@ local function snapshot(id)
   redis.call('HSET', lead_key(id),
     'bucket', a.bucket, 'probability', a.probability, 'score', a.score,
     'model_version', a.model_version, 'updated_at', NOW)
-  -- Bounded: the oldest interaction goes, counted.
-  if redis.call('RPUSH', k(KEY.ix, id), RECORD) > CFG.interactions_per_lead then
-    redis.call('LPOP', k(KEY.ix, id))
-    redis.call('HINCRBY', lead_key(id), 'interactions_folded', 1)
-  end
+  SEQ = push_record(id)
 end
 
 -- Tier of a place, for "a lead may move up a tier, never down by a re-score".
@@ -107,7 +124,7 @@ else
     'attempts', 0, 'created_at', NOW,
     'bucket', a.bucket, 'probability', a.probability, 'score', a.score,
     'model_version', a.model_version, 'updated_at', NOW)
-  redis.call('RPUSH', k(KEY.ix, id), RECORD)
+  SEQ = push_record(id)
   redis.call('SADD', k(KEY.branches), a.branch)
   -- The customer's open lead, and the hand-off it is if it goes to sales,
   -- in one write before it is routed (closing it at once clears `lead`).
@@ -135,6 +152,5 @@ if dest.manager == '' then dest.manager = nil end
 
 local res = cjson.encode({lead_id = id, destination = dest, joined = joined, routed = routed,
   route = r, replayed = false, state = STATE_OF[id] or state})
-redis.call('SET', idem, '{"result":' .. res .. ',"answer":' .. cjson.encode(ANSWER) .. '}',
-  'PX', CFG.idem_ttl_ms)
+redis.call('SET', idem, '{"result":' .. res .. ',"seq":' .. SEQ .. '}', 'PX', CFG.idem_ttl_ms)
 return ok_encoded(res)
