@@ -65,12 +65,19 @@ config):
 |---|---|---|---|
 {buckets}
 
-## Hand-written calls (`training/eval/handwritten.jsonl`)
-240 conversations written by hand, not by the generator (see `training/README.md`). The **test** split
-is reported only; nothing was tuned on it. The dev split was used to choose between designs and to
-find phrasing *categories* the generator lacked (never its sentences). "Tier" is what the service would
-do with the default thresholds and `intent_threshold` 0.5 (rules mirrored from `domain::Policy`),
-against the reviewer's tier.
+## Hand-written calls
+Two sets of conversations written by hand, not by the generator (see `training/README.md`). "Tier" is
+what the service would do with the default thresholds and `intent_threshold` 0.5 (rules mirrored from
+`domain::Policy`), against the reviewer's tier.
+
+- **dev** — `training/eval/handwritten.jsonl` (240 calls). It used to be split 120 dev / 120 test, but
+  an earlier round read and diagnosed the failures of that test half, so it could no longer judge
+  blind; all 240 are now dev. The bucket thresholds, the "interested lifts low to medium" rule, the
+  lexicon's false-alarm checks and the phrasing *categories* added to the generator were chosen looking
+  at it (never copying its sentences), so its figures are optimistic.
+- **test** — `training/eval/blind.jsonl`, written afterwards by a writer who saw neither the models'
+  outputs nor the dev failures. It is scored once with the final models and reported as it came out;
+  nothing was tuned on it.
 
 {hw}
 
@@ -103,12 +110,7 @@ only the hand-written figures differ, run `training/run.sh` to refresh them (the
 byte-identical).
 
 ## Known failure modes
-- **Bars not met on the hand-written test split** (see the table above): complaint recall with the
-  lexicon is below 1.00 — a complaint whose customer mostly demands that someone call back, with no
-  complaint word the lexicon lists, is read as `asks_for_human` and lands in the remote queue (a sales
-  destination); asks_for_human recall by the model alone is below 0.90 (with the lexicon it is 0.90);
-  tier agreement is below 0.90 — most disagreements are high vs medium (the probability near the high
-  threshold) and call-backs the reviewer lifted to medium because the customer also showed interest.
+{bars_missed}
 - A complaint that also sounds like "don't call me" can be suppressed rather than sent to service
   follow-up (do-not-contact beats complaint by design), and the model's do-not-contact head raises a
   few false alarms on angry refusals or busy customers ("天黑了再打").
@@ -124,7 +126,8 @@ byte-identical).
   "stop calling". A hit inside a quotation ("my son said don't call him") still counts.
 - Asking for a supervisor during a complaint is a complaint, not `asks_for_human`; a request for "my
   relationship manager" in a refusal ("my RM already handles it") can trip the asks-for-human lexicon.
-- The figures on 120 test calls have wide uncertainty (one call is 0.8 % of the split, 5 % of a class).
+- The figures on {n_test} test calls have wide uncertainty (one call of a class of 20 is 5 points of its
+  recall).
 
 ## Intended use and limits
 - Ranks and routes leads from AI outbound calls (high → branch manager, medium → remote wealth manager,
