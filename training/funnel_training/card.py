@@ -100,8 +100,15 @@ def bars_missed(m) -> str:
     held = [what for what, _, ok in TEST_BARS if ok(h)]
     if not missed:
         return "- Every bar on the hand-written test split holds (%s)." % "; ".join(held)
-    return ("- **Bars not met on the hand-written test split** (figures in the table above): %s. The bars that "
+    text = ("- **Bars not met on the hand-written test split** (figures in the table above): %s. The bars that "
             "hold there: %s." % ("; ".join(missed), "; ".join(held) or "none"))
+    if h["tier_agreement"] < 0.90:
+        tiers = ["high", "medium", "low", "service_followup", "suppressed"]
+        cells = [(v, i, j) for i, row in enumerate(h["tier_confusion"]) for j, v in enumerate(row) if i != j and v]
+        v, i, j = max(cells)
+        text += (" The largest tier disagreement is reviewer `%s` → service `%s` (%d of the %d calls the reviewer "
+                 "put in `%s`)." % (tiers[i], tiers[j], v, sum(h["tier_confusion"][i]), tiers[i]))
+    return text
 
 
 def _r(x):
