@@ -37,14 +37,16 @@ struct Label {
 /// The complaints of one file; every record must carry the file's split.
 fn complaints(file: &str, split: &str) -> Vec<(Interaction, bool, String)> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let records: Vec<Labelled> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str::<Labelled>(l).unwrap())
         .collect();
-    assert!(records.iter().all(|r| r.split == split), "{file}: not all {split}");
+    assert!(
+        records.iter().all(|r| r.split == split),
+        "{file}: not all {split}"
+    );
     records
         .into_iter()
         .filter(|r| r.label.intent == "complaint")
@@ -100,7 +102,11 @@ async fn no_hand_written_complaint_lands_in_a_sales_destination() {
     let mut calls = complaints("training/eval/handwritten.jsonl", "dev");
     assert_eq!(calls.len(), 40, "the dev set has 40 complaints");
     let test = complaints("training/eval/blind.jsonl", "test");
-    assert!(test.len() >= 10, "the blind test set has {} complaints", test.len());
+    assert!(
+        test.len() >= 10,
+        "the blind test set has {} complaints",
+        test.len()
+    );
     calls.extend(test);
     let mut with_lexicon = 0;
     let mut in_sales: Vec<(String, String, pb::DestinationKind)> = Vec::new();

@@ -242,9 +242,16 @@ mod tests {
         let c = CampaignId::parse("c").unwrap();
         let d = policy().decide(&c, 0.01, s("interested"));
         assert_eq!((d.route, d.bucket), (Route::Remote, Bucket::Medium));
-        assert!(d.reason.starts_with("customer is interested"), "{}", d.reason);
+        assert!(
+            d.reason.starts_with("customer is interested"),
+            "{}",
+            d.reason
+        );
         // Only low is lifted; other intents stay low.
-        assert_eq!(policy().decide(&c, 0.5, s("interested")).bucket, Bucket::High);
+        assert_eq!(
+            policy().decide(&c, 0.5, s("interested")).bucket,
+            Bucket::High
+        );
         let d = policy().decide(&c, 0.01, s("call_back_later"));
         assert_eq!((d.route, d.bucket), (Route::Incubation, Bucket::Low));
         // A complaint still wins over interest.
@@ -252,7 +259,10 @@ mod tests {
             complaint: 0.6,
             ..s("interested")
         };
-        assert_eq!(policy().decide(&c, 0.01, both).route, Route::ServiceFollowup);
+        assert_eq!(
+            policy().decide(&c, 0.01, both).route,
+            Route::ServiceFollowup
+        );
     }
 
     #[test]
