@@ -123,6 +123,7 @@ fn main() {
             cluster: false,
             response_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
+            tls: None,
         })
         .await
         .unwrap();

@@ -60,14 +60,17 @@ pub async fn run(
     let scorer = Arc::new(start_scorer(&config, metrics.clone()).await?);
     tracing::info!(model = %scorer.manifest().model_version, "models loaded and checked");
 
-    let conn = RedisConn::connect(&RedisTarget {
+    let server_tls = config.tls.load()?;
+    let target = RedisTarget {
         urls: config.redis_urls.clone(),
         cluster: config.redis_cluster,
         response_timeout: config.redis_timeout,
         connect_timeout: Duration::from_secs(5),
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("cannot connect to redis: {e}"))?;
+        tls: config.redis_tls.load()?,
+    };
+    let conn = RedisConn::connect(&target)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to redis: {e}"))?;
     let router = Router::new(conn.clone(), config.routing.clone());
     let funnel = Arc::new(Funnel::new(
         scorer.clone(),
@@ -117,7 +120,7 @@ pub async fn run(
         },
     ));
     tasks.spawn(funnel.offer_events().run(
-        config.redis_urls[0].clone(),
+        target.client(&config.redis_urls[0])?,
         router.keys().offers_channel(),
         stop.clone(),
     ));
@@ -138,9 +141,14 @@ pub async fn run(
         };
         // Like the HTTP port, it outlives the gRPC drain; its event streams
         // end with `stop` (their watch loops are tracked tasks).
+        let web_tls = match &server_tls {
+            Some(tls) => Some(tls.web().await?),
+            None => None,
+        };
         tasks.spawn(crate::web::serve(
             web_listener,
             crate::web::router(web),
+            web_tls,
             http_stop.clone(),
         ));
     }
@@ -156,6 +164,7 @@ pub async fn run(
     let api = Api {
         funnel,
         tokens,
+        mutual_tls: server_tls.as_ref().is_some_and(|t| t.mutual()),
         stream_window: config.stream_window.max(1),
         shutdown: stop.clone(),
         tasks: tasks.clone(),
@@ -184,7 +193,16 @@ pub async fn run(
 
     on_bound(bound.clone());
     tracing::info!(grpc = %bound.grpc, metrics = %bound.metrics, web = ?bound.web, "listening");
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &server_tls {
+        builder = builder.tls_config(tls.grpc())?;
+    }
+    tracing::info!(
+        tls = server_tls.is_some(),
+        mutual_tls = server_tls.as_ref().is_some_and(|t| t.mutual()),
+        "gRPC transport"
+    );
+    let server = builder
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -17,5 +17,6 @@ pub mod routing;
 pub mod scoring;
 pub mod service;
 pub mod telemetry;
+pub mod tls;
 pub mod web;
 pub mod webhooks;

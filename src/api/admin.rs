@@ -295,7 +295,7 @@ impl pb::admin_service_server::AdminService for Api {
         req: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::GetModelInfoResponse>, Status> {
         self.observed("GetModelInfo", async {
-            self.tokens.principal(&req)?;
+            self.principal(&req)?;
             Ok(model_info_to_pb(self.funnel.model()))
         })
         .await

@@ -53,6 +53,15 @@ impl Principal {
         ApiError::PermissionDenied(format!("{} {why}", self.describe()))
     }
 
+    /// The name a client certificate must carry for this principal.
+    pub fn identity(&self) -> &str {
+        match self {
+            Principal::Robot => "robot",
+            Principal::RemoteManager(m) | Principal::OfflineManager(m) => m.as_str(),
+            Principal::Admin => "admin",
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Principal::Robot => "robot".into(),

@@ -31,6 +31,8 @@ use tokio_util::task::TaskTracker;
 pub struct Api {
     pub funnel: Arc<Funnel>,
     pub tokens: Arc<Tokens>,
+    /// Mutual TLS: a caller's client certificate must name its principal.
+    pub mutual_tls: bool,
     pub stream_window: usize,
     /// Cancelled when the server is shutting down (ends open streams).
     pub shutdown: CancellationToken,

@@ -33,6 +33,30 @@ impl Api {
         result.map(Response::new)
     }
 
+    /// The bearer token's principal; under mutual TLS, only if the client
+    /// certificate's common name is that principal (`robot`, `admin`, the
+    /// manager id), so a stolen token is useless without the key.
+    pub(super) fn principal<T>(&self, req: &Request<T>) -> ApiResult<Principal> {
+        let p = self.tokens.principal(req)?;
+        if !self.mutual_tls {
+            return Ok(p);
+        }
+        let certs = req.peer_certs();
+        match certs
+            .as_deref()
+            .and_then(|c| crate::tls::peer_common_name(c))
+        {
+            Some(cn) if cn == p.identity() => Ok(p),
+            Some(cn) => Err(ApiError::PermissionDenied(format!(
+                "the client certificate names {cn:?}, the token {}",
+                p.describe()
+            ))),
+            None => Err(ApiError::Unauthenticated(
+                "a client certificate with a common name is required".into(),
+            )),
+        }
+    }
+
     /// The caller, if `allow` accepts it; else PERMISSION_DENIED saying why.
     fn caller<T, R>(
         &self,
@@ -40,7 +64,7 @@ impl Api {
         refusal: &str,
         allow: impl FnOnce(Principal) -> Result<R, Principal>,
     ) -> ApiResult<R> {
-        allow(self.tokens.principal(req)?)
+        allow(self.principal(req)?)
             .map_err(|p| ApiError::PermissionDenied(format!("{} {refusal}", p.describe())))
     }
 
@@ -52,11 +76,11 @@ impl Api {
     }
 
     pub(super) fn remote<T>(&self, req: &Request<T>) -> ApiResult<ManagerId> {
-        self.tokens.principal(req)?.remote()
+        self.principal(req)?.remote()
     }
 
     pub(super) fn offline<T>(&self, req: &Request<T>) -> ApiResult<ManagerId> {
-        self.tokens.principal(req)?.offline()
+        self.principal(req)?.offline()
     }
 
     pub(super) fn admin<T>(&self, req: &Request<T>) -> ApiResult<()> {

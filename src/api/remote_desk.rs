@@ -100,7 +100,7 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
         req: Request<pb::GetLeadRequest>,
     ) -> Result<Response<pb::GetLeadResponse>, Status> {
         self.observed("GetLead", async {
-            let who = reader(self.tokens.principal(&req)?);
+            let who = reader(self.principal(&req)?);
             let pb::GetLeadRequest { lead_id: id } = req.into_inner();
             let rec = self.funnel.get_lead(&who, &lead_id(&id)?).await?;
             Ok(pb::GetLeadResponse {

@@ -19,7 +19,7 @@ pub mod watch;
 
 use anyhow::Context;
 use clap::Subcommand;
-use funnel::client::Clients;
+use funnel::client::{ClientTls, Clients};
 use std::future::Future;
 
 /// Where the server is and who we are, for the client verbs.
@@ -31,6 +31,17 @@ pub struct Target {
     /// Bearer token (its role decides what the server allows).
     #[arg(long, env = "FUNNEL_TOKEN", hide_env_values = true)]
     pub token: String,
+    /// CA (PEM) of an `https://` server's certificate (unset: the system's
+    /// roots are not used; give the bank's CA).
+    #[arg(long, env = "FUNNEL_TLS_CA")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// Client certificate (PEM) for a server with mutual TLS; its common
+    /// name must be the token's principal.
+    #[arg(long, env = "FUNNEL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The client certificate's key (PEM).
+    #[arg(long, env = "FUNNEL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 /// A verb about one lead: where the server is, and the lead.
@@ -45,7 +56,15 @@ impl Target {
     /// One connection with a client of every service, each call carrying
     /// `authorization: Bearer <token>`.
     pub async fn connect(&self) -> anyhow::Result<Clients> {
-        Clients::connect(&self.addr, &self.token)
+        let tls = match self.addr.starts_with("https://") {
+            true => Some(ClientTls::from_files(
+                self.tls_ca.as_deref(),
+                self.tls_cert.as_deref(),
+                self.tls_key.as_deref(),
+            )?),
+            false => None,
+        };
+        Clients::connect_with(&self.addr, &self.token, tls.as_ref())
             .await
             .with_context(|| format!("cannot connect to {}", self.addr))
     }

@@ -8,6 +8,7 @@ use crate::domain::limits::Limits;
 use crate::domain::pii::PrivacyConfig;
 use crate::domain::{CampaignId, Thresholds};
 use crate::routing::RoutingConfig;
+use crate::tls::{RedisTlsConfig, TlsConfig};
 use crate::web::WebConfig;
 use crate::webhooks::WebhooksConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -36,6 +37,8 @@ pub struct Config {
     pub redis_urls: Vec<String>,
     /// Talk to a Redis Cluster.
     pub redis_cluster: bool,
+    /// Certificates for `rediss://` URLs (a private CA, a client certificate).
+    pub redis_tls: RedisTlsConfig,
     /// Per-command Redis response timeout.
     #[serde(with = "humantime_serde")]
     pub redis_timeout: Duration,
@@ -60,6 +63,8 @@ pub struct Config {
     pub campaign_thresholds: HashMap<String, Thresholds>,
     /// Bearer-token file (see README: token hashes → principals).
     pub tokens_file: PathBuf,
+    /// TLS on the gRPC port and the workbench; optional mutual TLS.
+    pub tls: TlsConfig,
     /// Lead lifecycle tunables (SLA, leases, incubation, key prefix...).
     pub routing: RoutingConfig,
     /// The managers' workbench (web pages and their JSON API).
@@ -105,6 +110,7 @@ impl Default for Config {
             metrics_token: None,
             redis_urls: vec!["redis://127.0.0.1:6379".into()],
             redis_cluster: false,
+            redis_tls: RedisTlsConfig::default(),
             redis_timeout: Duration::from_secs(2),
             manifest: "models/manifest.json".into(),
             ort_library: None,
@@ -118,6 +124,7 @@ impl Default for Config {
             intent_threshold: 0.5,
             campaign_thresholds: HashMap::new(),
             tokens_file: "config/tokens.toml".into(),
+            tls: TlsConfig::default(),
             routing: RoutingConfig::default(),
             web: WebConfig::default(),
             webhooks: WebhooksConfig::default(),
@@ -235,6 +242,9 @@ const NOT_CONFIG_ENV: &[&str] = &[
     "config",
     "addr",
     "token",
+    "tls_ca",
+    "tls_cert",
+    "tls_key",
     "bench_leads",
     "bench_commandstats",
     "skip_training_check",
@@ -345,6 +355,12 @@ impl Config {
                 "max_turns and transcript_chars must be at least 1".into(),
             ));
         }
+        self.tls
+            .load()
+            .map_err(|e| ConfigError::Invalid("tls", e.to_string()))?;
+        self.redis_tls
+            .load()
+            .map_err(|e| ConfigError::Invalid("redis_tls", e.to_string()))?;
         crate::domain::pii::Masker::new(&self.privacy)
             .map_err(|e| ConfigError::Invalid("privacy", e.to_string()))?;
         if self.routing.lease_default > self.routing.lease_max {

@@ -25,22 +25,38 @@ pub struct RedisTarget {
     /// Per-command response timeout.
     pub response_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Certificates for `rediss://` URLs beyond the system's roots (a
+    /// private CA, a client certificate); the URL's scheme turns TLS on.
+    pub tls: Option<redis::TlsCertificates>,
+}
+
+impl RedisTarget {
+    /// A client of one node, with this target's certificates.
+    pub fn client(&self, url: &str) -> RedisResult<redis::Client> {
+        match &self.tls {
+            Some(certs) => redis::Client::build_with_tls(url, certs.clone()),
+            None => redis::Client::open(url),
+        }
+    }
 }
 
 impl RedisConn {
     pub async fn connect(target: &RedisTarget) -> RedisResult<Self> {
         if target.cluster {
-            let client = ClusterClient::builder(target.urls.clone())
+            let mut builder = ClusterClient::builder(target.urls.clone())
                 .connection_timeout(target.connect_timeout)
                 .response_timeout(target.response_timeout)
-                .retries(3)
-                .build()?;
+                .retries(3);
+            if let Some(certs) = &target.tls {
+                builder = builder.certs(certs.clone());
+            }
+            let client = builder.build()?;
             Ok(Self::Cluster(client.get_async_connection().await?))
         } else {
             let url = target.urls.first().ok_or_else(|| {
                 redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "no redis url"))
             })?;
-            let client = redis::Client::open(url.as_str())?;
+            let client = target.client(url)?;
             let config = ConnectionManagerConfig::new()
                 .set_response_timeout(Some(target.response_timeout))
                 .set_connection_timeout(Some(target.connect_timeout))

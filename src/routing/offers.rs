@@ -45,10 +45,14 @@ impl OfferEvents {
     }
 
     /// Subscribes (reconnecting as needed) until `stop` is cancelled.
-    pub async fn run(self: Arc<Self>, redis_url: String, channel: String, stop: CancellationToken) {
+    pub async fn run(
+        self: Arc<Self>,
+        client: redis::Client,
+        channel: String,
+        stop: CancellationToken,
+    ) {
         while !stop.is_cancelled() {
             let subscribed = async {
-                let client = redis::Client::open(redis_url.as_str())?;
                 let mut pubsub = client.get_async_pubsub().await?;
                 pubsub.subscribe(&channel).await?;
                 redis::RedisResult::Ok(pubsub)

@@ -121,14 +121,43 @@ async fn observe(
     response
 }
 
-/// Serves `router` on `listener` until `stop` is cancelled.
-pub async fn serve(listener: TcpListener, router: Router, stop: CancellationToken) {
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(stop.cancelled_owned())
-        .await
-    {
+/// Serves `router` on `listener` until `stop` is cancelled, over TLS when
+/// `tls` is given (the pages carry bearer tokens).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    stop: CancellationToken,
+) {
+    let served = match tls {
+        None => {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        }
+        Some(config) => serve_tls(listener, router, config, stop).await,
+    };
+    if let Err(e) = served {
         tracing::error!(error = %e, "workbench port failed");
     }
+}
+
+async fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    config: axum_server::tls_rustls::RustlsConfig,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let on_stop = handle.clone();
+    tokio::spawn(async move {
+        stop.cancelled().await;
+        on_stop.graceful_shutdown(None);
+    });
+    axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, config)?
+        .handle(handle)
+        .serve(router.into_make_service())
+        .await
 }
 
 const INDEX_HTML: &str = include_str!("static/index.html");

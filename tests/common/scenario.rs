@@ -41,6 +41,7 @@ pub async fn connect(kind: Kind, response_timeout: Duration) -> RedisConn {
         cluster,
         response_timeout,
         connect_timeout: Duration::from_secs(5),
+        tls: None,
     })
     .await
     .expect("connect")

@@ -94,6 +94,7 @@ impl Stack {
             cluster: false,
             response_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
+            tls: None,
         })
         .await
         .unwrap();
