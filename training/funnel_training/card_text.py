@@ -84,9 +84,13 @@ what the service would do with the default thresholds and `intent_threshold` 0.5
 ## Compliance lexicon
 `models/lexicon.json` ({lex_version}) lists phrases that decide the route whatever the model says:
 `complaint` (投诉, 举报, regulators' hotlines 12378 / 12363 / 12315 also in spoken digits, 金融监管总局,
-银保监, 人民银行, 消协, "complaint", "ombudsman", "regulator", "harassment", ...) → service follow-up;
-`do_not_contact` (别再打, 删掉我的号码, 拉黑, 免打扰, "stop calling", "take me off", "opt out", ...) →
-suppressed; `asks_for_human` (转人工, 真人, 让客户经理给我打, 当面聊, "real person", "operator", ...) → at
+银保监, 人民银行, 消协, 12345 / 315 / 信访, going to the press or court, mis-selling and fee words (误导,
+乱收费, 搭售), rude service (态度差), demands for the branch head (网点主任, 支行行长), "complaint",
+"ombudsman", "regulator", "harassment", "misled", "unacceptable", "your manager", ...) → service follow-up;
+`do_not_contact` (别再打, 删掉我的号码, 拉黑, 免打扰, 拒绝营销, 别来烦我, "stop calling", "take me off",
+"opt out", "remove me", ...) →
+suppressed; `asks_for_human` (转人工, 真人, 让客户经理给我打, 经理打给我, 当面, 工作人员, "real person",
+"operator", "put me through", "in person", ...) → at
 least medium. It is matched on the **customer's** turns only, after normalisation: NFKC, lowercase,
 whitespace next to a non-ASCII character removed (so ASR spacing "投 诉" still matches), other whitespace
 runs folded to one space. An all-ASCII pattern matches at word boundaries ("sue" does not match
