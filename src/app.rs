@@ -117,6 +117,7 @@ pub async fn run(
             sweep_metrics.offer_timeouts.inc_by(r.offers_timed_out);
             sweep_metrics.lease_expirations.inc_by(r.leases_expired);
             sweep_metrics.backflows.inc_by(r.backflowed);
+            sweep_metrics.leads_retired.inc_by(r.leads_retired);
         },
     ));
     tasks.spawn(funnel.offer_events().run(

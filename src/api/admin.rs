@@ -2,11 +2,14 @@
 
 use super::convert::*;
 use super::observe::bounded;
-use super::{pb, Api};
+use super::{pb, Api, BoxStream};
 use crate::api::error::ApiError;
 use crate::domain::ManagerTier;
 use crate::routing::{CustomerState, QueueStats, WatchList};
+use crate::service::ExportedOutcome;
+use futures::StreamExt;
 use std::collections::HashMap;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 fn queue_stats_to_pb(stats: &QueueStats) -> pb::GetQueueStatsResponse {
@@ -115,8 +118,80 @@ fn watch_list_from_pb(v: i32) -> Result<WatchList, ApiError> {
     }
 }
 
+fn exported_to_pb(o: ExportedOutcome) -> pb::ExportOutcomesResponse {
+    let ExportedOutcome {
+        region,
+        cursor,
+        lead_id,
+        state,
+        training_records,
+    } = o;
+    pb::ExportOutcomesResponse {
+        region_id: region.to_string(),
+        cursor,
+        lead_id,
+        final_state: state.map_or(pb::LeadState::Unspecified, state_to_pb) as i32,
+        training_records,
+    }
+}
+
 #[tonic::async_trait]
 impl pb::admin_service_server::AdminService for Api {
+    type ExportOutcomesStream = BoxStream<pb::ExportOutcomesResponse>;
+
+    async fn export_outcomes(
+        &self,
+        req: Request<pb::ExportOutcomesRequest>,
+    ) -> Result<Response<Self::ExportOutcomesStream>, Status> {
+        self.observed("ExportOutcomes", async {
+            self.admin(&req)?;
+            let pb::ExportOutcomesRequest {
+                region_id: r,
+                after,
+            } = req.into_inner();
+            let region = match r.as_str() {
+                "" if !after.is_empty() => {
+                    return Err(ApiError::invalid("region_id", "is required with after"))
+                }
+                "" => None,
+                r => Some(region_id(r, "region_id")?),
+            };
+            if !after.is_empty() {
+                log_cursor(&after, "after")?;
+            }
+            let outcomes =
+                self.funnel
+                    .export_outcomes(region, after, self.shutdown.clone(), &self.tasks);
+            let stream = ReceiverStream::new(outcomes).map(|o| {
+                o.map(exported_to_pb)
+                    .map_err(|e| Status::from(ApiError::from(e)))
+            });
+            Ok(Box::pin(stream) as Self::ExportOutcomesStream)
+        })
+        .await
+    }
+
+    async fn acknowledge_export(
+        &self,
+        req: Request<pb::AcknowledgeExportRequest>,
+    ) -> Result<Response<pb::AcknowledgeExportResponse>, Status> {
+        self.observed("AcknowledgeExport", async {
+            self.admin(&req)?;
+            let pb::AcknowledgeExportRequest {
+                region_id: r,
+                cursor,
+            } = req.into_inner();
+            let region = region_id(&r, "region_id")?;
+            let cursor = log_cursor(&cursor, "cursor")?;
+            let cursor = self.funnel.acknowledge_export(&region, &cursor).await?;
+            Ok(pb::AcknowledgeExportResponse {
+                region_id: region.to_string(),
+                cursor,
+            })
+        })
+        .await
+    }
+
     async fn list_leads(
         &self,
         req: Request<pb::ListLeadsRequest>,

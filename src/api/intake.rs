@@ -55,7 +55,7 @@ impl Api {
     }
 }
 
-type BoxStream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>;
+use super::BoxStream;
 
 #[tonic::async_trait]
 impl pb::intake_service_server::IntakeService for Api {

@@ -21,6 +21,10 @@ pub mod pb {
 }
 
 use crate::service::Funnel;
+
+/// A server stream of one rpc's responses.
+pub(crate) type BoxStream<T> =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, tonic::Status>> + Send>>;
 use auth::Tokens;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;

@@ -47,7 +47,7 @@ fn change_to_pb(change: ReferralChange, now_ms: i64) -> pb::WatchReferralsRespon
     }
 }
 
-type BoxStream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>;
+use super::BoxStream;
 
 #[tonic::async_trait]
 impl pb::referrals_service_server::ReferralsService for Api {

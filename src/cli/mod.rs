@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod complete;
+pub mod export;
 pub mod hash_token;
 pub mod health;
 pub mod lead;
@@ -94,6 +95,9 @@ pub enum Command {
     Manager(manager::Command),
     /// Queue depths and manager loads (admin token).
     Stats(stats::Args),
+    /// Retired leads as training records (JSON Lines), optionally
+    /// acknowledged so the server trims its outcome log (admin token).
+    ExportOutcomes(export::Args),
     /// The model bundle in use: versions, thresholds, features, evaluation (any token).
     Model(model::Args),
     /// Exit 0 if the server reports SERVING (gRPC health; for container health checks).

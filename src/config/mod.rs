@@ -247,6 +247,8 @@ const NOT_CONFIG_ENV: &[&str] = &[
     "tls_key",
     "bench_leads",
     "bench_commandstats",
+    "fault_kills",
+    "fault_replica_kills",
     "skip_training_check",
 ];
 
@@ -363,12 +365,9 @@ impl Config {
             .map_err(|e| ConfigError::Invalid("redis_tls", e.to_string()))?;
         crate::domain::pii::Masker::new(&self.privacy)
             .map_err(|e| ConfigError::Invalid("privacy", e.to_string()))?;
-        if self.routing.lease_default > self.routing.lease_max {
-            return Err(ConfigError::Invalid(
-                "routing.lease_default",
-                "longer than routing.lease_max".into(),
-            ));
-        }
+        self.routing
+            .validate()
+            .map_err(|(key, why)| ConfigError::Invalid(key, why))?;
         Ok(())
     }
 

@@ -3,6 +3,11 @@
 use super::*;
 use serde::{Deserialize, Serialize};
 
+/// Left out of stored JSON (every stored byte is kept per lead).
+fn is_zero<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
 /// One turn of a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnRecord {
@@ -47,9 +52,9 @@ pub struct Interaction {
     pub product: Product,
     pub region_id: RegionId,
     pub branch_id: BranchId,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relationship_manager_id: Option<ManagerId>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_manager_id: Option<ManagerId>,
     #[serde(default)]
     pub do_not_contact: bool,
@@ -59,7 +64,7 @@ pub struct Interaction {
     #[serde(default)]
     pub call: CallMetadata,
     /// When the call started (ms since the epoch); 0 if unknown.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub started_at_ms: i64,
 }
 
@@ -110,7 +115,7 @@ pub struct StoredInteraction {
     pub defaulted_features: Vec<String>,
     pub received_at_ms: i64,
     /// Transcript characters over the limit, not stored.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub transcript_cut_chars: u64,
 }
 

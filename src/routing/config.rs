@@ -61,6 +61,20 @@ pub struct RoutingConfig {
     /// Capped at half of `offer_sla`; zero turns the warning off.
     #[serde(with = "humantime_serde")]
     pub offer_warning: Duration,
+    /// How long a closed lead stays in Redis (readable, in its history and
+    /// the customer's memory of it). Then its outcome record goes to the
+    /// shard's outcome log and every key of the lead is deleted. At least
+    /// `idempotency_ttl`, so a lead never outlives the memory of its calls.
+    #[serde(with = "humantime_serde")]
+    pub closed_retention: Duration,
+    /// The shard's audit stream is trimmed to this age (besides
+    /// `audit_stream_maxlen`).
+    #[serde(with = "humantime_serde")]
+    pub audit_max_age: Duration,
+    /// Outcome-log entries are trimmed once an admin acknowledged their
+    /// export, or at this age even if never exported.
+    #[serde(with = "humantime_serde")]
+    pub outcome_log_max_age: Duration,
 }
 
 impl Default for RoutingConfig {
@@ -84,16 +98,37 @@ impl Default for RoutingConfig {
             interactions_per_lead: 10,
             history_per_lead: 500,
             offer_warning: Duration::from_secs(5 * 60),
+            closed_retention: Duration::from_secs(30 * 24 * 3600),
+            audit_max_age: Duration::from_secs(90 * 24 * 3600),
+            outcome_log_max_age: Duration::from_secs(400 * 24 * 3600),
         }
     }
 }
 
 impl RoutingConfig {
+    /// The rules between fields; `Err` names the field.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.lease_default > self.lease_max {
+            return Err((
+                "routing.lease_default",
+                "longer than routing.lease_max".into(),
+            ));
+        }
+        if self.closed_retention < self.idempotency_ttl {
+            return Err((
+                "routing.closed_retention",
+                "shorter than routing.idempotency_ttl (a retried call would find its lead gone)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// What the scripts read as `CFG` (milliseconds): a Lua table literal
     /// built into each script, so no call sends or decodes it.
     pub(crate) fn script_lua(&self) -> String {
         let ms = |d: Duration| d.as_millis() as u64;
-        let fields: [(&str, u64); 16] = [
+        let fields: [(&str, u64); 19] = [
             ("offer_sla_ms", ms(self.offer_sla)),
             ("backflow_ms", ms(self.backflow_wait)),
             ("lease_max_ms", ms(self.lease_max)),
@@ -116,6 +151,9 @@ impl RoutingConfig {
                 "offer_warn_ms",
                 ms(self.offer_warning.min(self.offer_sla / 2)),
             ),
+            ("retention_ms", ms(self.closed_retention)),
+            ("audit_max_age_ms", ms(self.audit_max_age)),
+            ("outlog_max_age_ms", ms(self.outcome_log_max_age)),
         ];
         let mut lua = String::from("local CFG = {");
         for (name, value) in fields {

@@ -54,9 +54,8 @@ impl Router {
             pending_dnc: home.pending_dnc,
         };
         // The stored documents travel as payloads: Lua keeps them, never parses them.
-        let reasons = serde_json::to_string(&req.score.reasons).map_err(encode)?;
         let record = serde_json::to_string(&req.interaction).map_err(encode)?;
-        let payloads = [record.as_str(), reasons.as_str(), req.answer.as_str()];
+        let payloads = [record.as_str(), req.answer.as_str()];
         self.note_region(&region).await?;
         let anchor = self.keys.shard(&region);
         let mut outcome: IngestOutcome = self

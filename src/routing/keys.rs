@@ -32,7 +32,10 @@
 //! | `mgr:<m>`, `managers`, `branch:<b>:offline`, `branches`, `leads` | hash / sets | managers, branches and leads of this shard |
 //! | `qcount` | hash | per queue and bucket, the number of leads in it |
 //! | `seq:lease` | string | lease id counter |
-//! | `audit` | stream | append-only audit stream of the shard |
+//! | `audit` | stream | append-only audit stream of the shard (trimmed by length and by age) |
+//! | `retire` | zset | closed leads, by when their retention ends (then the sweeper moves each into `outlog` and deletes its keys) |
+//! | `outlog` | stream | the outcome log: one record per retired lead (its fields, history and interactions), until exported or too old |
+//! | `exported` | string | the last outcome-log entry an admin acknowledged as exported |
 //!
 //! A customer's home region has a tag of its own: `<prefix>:{c:<customer>}:home`
 //! (string, claimed on its first call; all of its leads live there) and
@@ -82,6 +85,9 @@ const PARTS: &[&str] = &[
     "reengage",
     "expiring",
     "cbdue",
+    "retire",
+    "outlog",
+    "exported",
 ];
 const OFFERS_CHANNEL: &str = "offers";
 
@@ -238,6 +244,18 @@ impl ShardKeys {
     /// The shard's append-only audit stream (read as the webhooks' outbox).
     pub fn audit(&self) -> String {
         self.key(&["audit"])
+    }
+    /// Closed leads by the end of their retention.
+    pub fn retire(&self) -> String {
+        self.key(&["retire"])
+    }
+    /// The outcome log: one entry per retired lead.
+    pub fn outcome_log(&self) -> String {
+        self.key(&["outlog"])
+    }
+    /// The last outcome-log entry acknowledged as exported.
+    pub fn exported(&self) -> String {
+        self.key(&["exported"])
     }
     pub fn qcount(&self) -> String {
         self.key(&["qcount"])

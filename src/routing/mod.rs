@@ -25,6 +25,7 @@ mod leads;
 mod managers;
 pub mod offers;
 pub mod outbox;
+mod outcomes;
 mod referrals;
 mod remote;
 pub mod script;
@@ -37,6 +38,7 @@ pub use config::RoutingConfig;
 pub use conn::{RedisConn, RedisTarget};
 pub use error::RoutingError;
 pub use keys::Keys;
+pub use outcomes::OutcomeRecord;
 pub use script::{ScriptError, ScriptErrorCode};
 pub use types::*;
 

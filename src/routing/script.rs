@@ -161,6 +161,7 @@ scripts!(
     sweep_retry,
     sweep_incubation,
     sweep_expiring,
+    sweep_retire,
     queue_stats,
     get_lead,
     pending_offers,

@@ -39,6 +39,7 @@ impl Router {
             unassigned_placed: run(&s.sweep_retry).await?,
             incubation_reviewed: run(&s.sweep_incubation).await?,
             offers_expiring: run(&s.sweep_expiring).await?,
+            leads_retired: run(&s.sweep_retire).await?,
         })
     }
 }

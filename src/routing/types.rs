@@ -337,4 +337,6 @@ pub struct SweepReport {
     pub incubation_reviewed: u64,
     /// Offers warned of as about to time out (`offer_expiring`).
     pub offers_expiring: u64,
+    /// Closed leads whose retention ended: moved to the outcome log, deleted.
+    pub leads_retired: u64,
 }

@@ -3,9 +3,11 @@
 //! gRPC types here; the referral-watch loop lives here too (`watch.rs`).
 
 mod desk;
+mod export;
 mod watch;
 
 pub use desk::Reader;
+pub use export::{training_records, ExportedOutcome};
 pub use watch::{ReferralChange, WithdrawReason};
 
 use crate::domain::*;

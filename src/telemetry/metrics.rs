@@ -37,6 +37,7 @@ pub struct Metrics {
     pub offer_timeouts: IntCounter,
     pub lease_expirations: IntCounter,
     pub backflows: IntCounter,
+    pub leads_retired: IntCounter,
     pub scoring_rejected: IntCounter,
     /// Texts in which personal data was masked.
     pub pii_masked: IntCounter,
@@ -120,6 +121,11 @@ impl Metrics {
         let backflows = IntCounter::new(
             "funnel_backflows_total",
             "High leads that found no branch manager in time and flowed back to remote",
+        )
+        .expect("metric");
+        let leads_retired = IntCounter::new(
+            "funnel_leads_retired_total",
+            "Closed leads whose retention ended: outcome logged, keys deleted",
         )
         .expect("metric");
         let scoring_rejected = IntCounter::new(
@@ -214,6 +220,7 @@ impl Metrics {
             Box::new(offer_timeouts.clone()),
             Box::new(lease_expirations.clone()),
             Box::new(backflows.clone()),
+            Box::new(leads_retired.clone()),
             Box::new(scoring_rejected.clone()),
             Box::new(pii_masked.clone()),
         ] {
@@ -230,6 +237,7 @@ impl Metrics {
             offer_timeouts,
             lease_expirations,
             backflows,
+            leads_retired,
             scoring_rejected,
             pii_masked,
             scoring_batch_seconds,

@@ -108,6 +108,18 @@ pub fn request_id_from(raw: &str) -> Result<RequestId, ApiError> {
     required_id(raw, "request_id", RequestId::parse)
 }
 
+/// An outcome-log cursor: a Redis stream id, `<ms>-<seq>`.
+pub fn log_cursor(raw: &str, field: &str) -> Result<String, ApiError> {
+    let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+    match raw.split_once('-') {
+        Some((ms, seq)) if digits(ms) && digits(seq) => Ok(raw.to_string()),
+        _ => Err(ApiError::invalid(
+            field,
+            "must be a cursor from ExportOutcomes",
+        )),
+    }
+}
+
 pub fn region_id(raw: &str, field: &str) -> Result<RegionId, ApiError> {
     required_id(raw, field, RegionId::parse)
 }

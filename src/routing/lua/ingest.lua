@@ -13,10 +13,11 @@
 --   product, campaign, branch, relationship_manager?, remote_manager?, route,
 --   bucket, probability, score, model_version, why, pending_dnc (an admin's
 --   do-not-contact set before the customer had a home region)
--- payloads (kept, never parsed): ARGV[2] the interaction record, ARGV[3] the
---   reasons, ARGV[4] the answer to record for replays
+-- payloads (kept, never parsed): ARGV[2] the interaction record (its score
+--   and reasons included: the lead's hash keeps no copy), ARGV[3] the answer
+--   to record for replays
 local a = ARG
-local RECORD, REASONS, ANSWER = ARGV[2], ARGV[3], ARGV[4]
+local RECORD, ANSWER = ARGV[2], ARGV[3]
 INTERACTION = a.interaction_id
 
 -- `idem:<interaction>`: the result and the answer as recorded, one JSON
@@ -39,7 +40,7 @@ local function snapshot(id)
   end
   redis.call('HSET', lead_key(id),
     'bucket', a.bucket, 'probability', a.probability, 'score', a.score,
-    'model_version', a.model_version, 'reasons', REASONS, 'updated_at', NOW)
+    'model_version', a.model_version, 'updated_at', NOW)
   -- Bounded: the oldest interaction goes, counted.
   if redis.call('RPUSH', k(KEY.ix, id), RECORD) > CFG.interactions_per_lead then
     redis.call('LPOP', k(KEY.ix, id))
@@ -105,7 +106,7 @@ else
     'state', '', 'owner', '', 'place', '', 'deadline', '', 'queue_manager', '',
     'attempts', 0, 'created_at', NOW,
     'bucket', a.bucket, 'probability', a.probability, 'score', a.score,
-    'model_version', a.model_version, 'reasons', REASONS, 'updated_at', NOW)
+    'model_version', a.model_version, 'updated_at', NOW)
   redis.call('RPUSH', k(KEY.ix, id), RECORD)
   redis.call('SADD', k(KEY.branches), a.branch)
   -- The customer's open lead, and the hand-off it is if it goes to sales,

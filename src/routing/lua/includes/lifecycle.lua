@@ -25,6 +25,8 @@ local function close(id, state, action, reason, fields)
   end
   release_customer(id)
   set_state(id, state, action, reason)
+  -- Kept for its retention, then moved to the outcome log (sweep_retire).
+  redis.call('ZADD', k(KEY.retire), NOW + CFG.retention_ms, id)
 end
 
 -- Medium: the customer's own remote manager if registered in this shard and
