@@ -1,11 +1,12 @@
-//! Every complaint of the hand-written evaluation set is submitted through
-//! gRPC to a real server (private redis-server). Each dev-split complaint
-//! must land outside sales (service follow-up, or suppressed when the
-//! customer also asked not to be called); on the test split, which nothing
-//! was tuned on, the service must do exactly what the model card reports
-//! (`evaluation.handwritten.test.complaint_routed_outside_sales`), and every
-//! complaint that lands in sales is printed. Lexicon hits come back as
-//! reasons and reach the audit trail.
+//! Every complaint of the hand-written calls — the dev split
+//! (`training/eval/handwritten.jsonl`) and the blind test split
+//! (`training/eval/blind.jsonl`, which nothing was tuned on) — is submitted
+//! through gRPC to a real server (private redis-server). Each must land
+//! outside sales: service follow-up, or suppressed when the customer also
+//! asked not to be called. The service must also do exactly what the model
+//! card reports for the test split
+//! (`evaluation.handwritten.test.complaint_routed_outside_sales`). Lexicon
+//! hits come back as reasons and reach the audit trail.
 
 mod common;
 
@@ -33,14 +34,21 @@ struct Label {
     do_not_contact_request: bool,
 }
 
-fn complaints() -> Vec<(Interaction, bool, String)> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("training/eval/handwritten.jsonl");
-    std::fs::read_to_string(path)
-        .unwrap()
+/// The complaints of one file; every record must carry the file's split.
+fn complaints(file: &str, split: &str) -> Vec<(Interaction, bool, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let records: Vec<Labelled> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str::<Labelled>(l).unwrap())
+        .collect();
+    assert!(
+        records.iter().all(|r| r.split == split),
+        "{file}: not all {split}"
+    );
+    records
+        .into_iter()
         .filter(|r| r.label.intent == "complaint")
         .map(|r| (r.interaction, r.label.do_not_contact_request, r.split))
         .collect()
@@ -91,8 +99,15 @@ async fn no_hand_written_complaint_lands_in_a_sales_destination() {
             .unwrap();
     }
 
-    let calls = complaints();
-    assert_eq!(calls.len(), 40, "the set has 40 complaints");
+    let mut calls = complaints("training/eval/handwritten.jsonl", "dev");
+    assert_eq!(calls.len(), 40, "the dev set has 40 complaints");
+    let test = complaints("training/eval/blind.jsonl", "test");
+    assert!(
+        test.len() >= 10,
+        "the blind test set has {} complaints",
+        test.len()
+    );
+    calls.extend(test);
     let mut with_lexicon = 0;
     let mut in_sales: Vec<(String, String, pb::DestinationKind)> = Vec::new();
     for (call, dnc, split) in &calls {
@@ -174,11 +189,6 @@ async fn no_hand_written_complaint_lands_in_a_sales_destination() {
     for (split, id, kind) in &in_sales {
         println!("complaint {id} ({split} split) routed to {kind:?}");
     }
-    let dev: Vec<_> = in_sales.iter().filter(|m| m.0 == "dev").collect();
-    assert!(
-        dev.is_empty(),
-        "dev complaints in a sales destination: {dev:?}"
-    );
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/manifest.json"),
@@ -197,4 +207,8 @@ async fn no_hand_written_complaint_lands_in_a_sales_destination() {
     tokio::task::spawn_blocking(move || server.stop().unwrap())
         .await
         .unwrap();
+    assert!(
+        in_sales.is_empty(),
+        "complaints in a sales destination: {in_sales:?}"
+    );
 }

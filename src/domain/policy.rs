@@ -88,7 +88,10 @@ impl Policy {
     /// model's do-not-contact probability at the intent threshold) beats a
     /// complaint (a lexicon hit, or the model's top intent, or its probability
     /// at the threshold), which beats any score; asking for a human (likewise)
-    /// lifts a low score to medium.
+    /// lifts a low score to medium, and so does interest as the top intent
+    /// (reviewers never leave an interested customer in the incubation pool;
+    /// chosen by cross-validation on the hand-written dev calls, see the
+    /// model card).
     /// A lexicon hit always wins over the model and is named in the reason.
     pub fn decide(&self, campaign: &CampaignId, probability: f64, s: Signals) -> Decision {
         let bucket = self.thresholds(campaign).bucket(probability);
@@ -136,6 +139,10 @@ impl Policy {
                         "asks for a human ({:.2}): at least medium",
                         s.asks_for_human
                     );
+                    (Route::Remote, Bucket::Medium, why)
+                }
+                Bucket::Low if s.top_intent == "interested" => {
+                    let why = "customer is interested (top intent): at least medium".to_string();
                     (Route::Remote, Bucket::Medium, why)
                 }
                 Bucket::Low => (Route::Incubation, bucket, "low score".into()),
@@ -224,6 +231,38 @@ mod tests {
         };
         let d = policy().decide(&CampaignId::parse("c").unwrap(), 0.01, top);
         assert_eq!(d.route, Route::Remote);
+    }
+
+    #[test]
+    fn interest_as_the_top_intent_lifts_low_to_medium() {
+        let s = |top: &str| Signals {
+            top_intent: top.into(),
+            ..Signals::default()
+        };
+        let c = CampaignId::parse("c").unwrap();
+        let d = policy().decide(&c, 0.01, s("interested"));
+        assert_eq!((d.route, d.bucket), (Route::Remote, Bucket::Medium));
+        assert!(
+            d.reason.starts_with("customer is interested"),
+            "{}",
+            d.reason
+        );
+        // Only low is lifted; other intents stay low.
+        assert_eq!(
+            policy().decide(&c, 0.5, s("interested")).bucket,
+            Bucket::High
+        );
+        let d = policy().decide(&c, 0.01, s("call_back_later"));
+        assert_eq!((d.route, d.bucket), (Route::Incubation, Bucket::Low));
+        // A complaint still wins over interest.
+        let both = Signals {
+            complaint: 0.6,
+            ..s("interested")
+        };
+        assert_eq!(
+            policy().decide(&c, 0.01, both).route,
+            Route::ServiceFollowup
+        );
     }
 
     #[test]

@@ -65,21 +65,32 @@ config):
 |---|---|---|---|
 {buckets}
 
-## Hand-written calls (`training/eval/handwritten.jsonl`)
-240 conversations written by hand, not by the generator (see `training/README.md`). The **test** split
-is reported only; nothing was tuned on it. The dev split was used to choose between designs and to
-find phrasing *categories* the generator lacked (never its sentences). "Tier" is what the service would
-do with the default thresholds and `intent_threshold` 0.5 (rules mirrored from `domain::Policy`),
-against the reviewer's tier.
+## Hand-written calls
+Two sets of conversations written by hand, not by the generator (see `training/README.md`). "Tier" is
+what the service would do with the default thresholds and `intent_threshold` 0.5 (rules mirrored from
+`domain::Policy`), against the reviewer's tier.
+
+- **dev** — `training/eval/handwritten.jsonl` (240 calls). It used to be split 120 dev / 120 test, but
+  an earlier round read and diagnosed the failures of that test half, so it could no longer judge
+  blind; all 240 are now dev. The bucket thresholds, the "interested lifts low to medium" rule, the
+  lexicon's false-alarm checks and the phrasing *categories* added to the generator were chosen looking
+  at it (never copying its sentences), so its figures are optimistic.
+- **test** — `training/eval/blind.jsonl`, written afterwards by a writer who saw neither the models'
+  outputs nor the dev failures. It is scored once with the final models and reported as it came out;
+  nothing was tuned on it.
 
 {hw}
 
 ## Compliance lexicon
 `models/lexicon.json` ({lex_version}) lists phrases that decide the route whatever the model says:
 `complaint` (投诉, 举报, regulators' hotlines 12378 / 12363 / 12315 also in spoken digits, 金融监管总局,
-银保监, 人民银行, 消协, "complaint", "ombudsman", "regulator", "harassment", ...) → service follow-up;
-`do_not_contact` (别再打, 删掉我的号码, 拉黑, 免打扰, "stop calling", "take me off", "opt out", ...) →
-suppressed; `asks_for_human` (转人工, 真人, 让客户经理给我打, 当面聊, "real person", "operator", ...) → at
+银保监, 人民银行, 消协, 12345 / 315 / 信访, going to the press or court, mis-selling and fee words (误导,
+乱收费, 搭售), rude service (态度差), demands for the branch head (网点主任, 支行行长), "complaint",
+"ombudsman", "regulator", "harassment", "misled", "unacceptable", "your manager", ...) → service follow-up;
+`do_not_contact` (别再打, 删掉我的号码, 拉黑, 免打扰, 拒绝营销, 别来烦我, "stop calling", "take me off",
+"opt out", "remove me", ...) →
+suppressed; `asks_for_human` (转人工, 真人, 让客户经理给我打, 经理打给我, 当面, 工作人员, "real person",
+"operator", "put me through", "in person", ...) → at
 least medium. It is matched on the **customer's** turns only, after normalisation: NFKC, lowercase,
 whitespace next to a non-ASCII character removed (so ASR spacing "投 诉" still matches), other whitespace
 runs folded to one space. An all-ASCII pattern matches at word boundaries ("sue" does not match
@@ -103,12 +114,15 @@ only the hand-written figures differ, run `training/run.sh` to refresh them (the
 byte-identical).
 
 ## Known failure modes
-- **Bars not met on the hand-written test split** (see the table above): complaint recall with the
-  lexicon is below 1.00 — a complaint whose customer mostly demands that someone call back, with no
-  complaint word the lexicon lists, is read as `asks_for_human` and lands in the remote queue (a sales
-  destination); asks_for_human recall by the model alone is below 0.90 (with the lexicon it is 0.90);
-  tier agreement is below 0.90 — most disagreements are high vs medium (the probability near the high
-  threshold) and call-backs the reviewer lifted to medium because the customer also showed interest.
+{bars_missed}
+- The dev figures are optimistic: thresholds, one policy rule and lexicon checks were chosen on dev. The
+  cross-validated tier agreement on dev is the fairer estimate, and the test split came out below it.
+- High vs medium is decided by the probability alone, which comes from the tabular model calibrated on
+  synthetic data; a reviewer's "high" (clearly interested or asking for a person, with means or urgency)
+  is looser than the high threshold for customers of modest profile.
+- Call-backs in which the customer showed interest (asked the price, said it sounded good) mostly stay
+  low: the generator's latent model values a call-back far below interest, reviewers lift such calls
+  to medium (6 of the 15 reviewer-medium call-backs on dev stay low).
 - A complaint that also sounds like "don't call me" can be suppressed rather than sent to service
   follow-up (do-not-contact beats complaint by design), and the model's do-not-contact head raises a
   few false alarms on angry refusals or busy customers ("天黑了再打").
@@ -124,7 +138,8 @@ byte-identical).
   "stop calling". A hit inside a quotation ("my son said don't call him") still counts.
 - Asking for a supervisor during a complaint is a complaint, not `asks_for_human`; a request for "my
   relationship manager" in a refusal ("my RM already handles it") can trip the asks-for-human lexicon.
-- The figures on 120 test calls have wide uncertainty (one call is 0.8 % of the split, 5 % of a class).
+- The figures on {n_test} test calls have wide uncertainty (one call of a class of 20 is 5 points of its
+  recall).
 
 ## Intended use and limits
 - Ranks and routes leads from AI outbound calls (high → branch manager, medium → remote wealth manager,

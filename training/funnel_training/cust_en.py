@@ -154,3 +154,39 @@ CP_GRIEVANCE += ["I've disputed these charges for weeks and nothing happens", "y
                  "my case has been open for a month"]
 CP_ESCALATE += ["get me your supervisor", "I want a supervisor to sort this out", "I'm moving all my money to another bank over this",
                 "otherwise I'm closing all my accounts"]
+
+# ---------------------------------------------------------------- more variety (issue 8)
+CP_PERSON = [
+    "I want your branch manager to call me and explain this", "have the adviser who sold me this call me back",
+    "get someone senior to ring me today", "I want the name of whoever is responsible", "put me through to a manager, now",
+    "I want a call from your head of customer service", "someone in charge needs to sort this out",
+]
+CP_GRIEVANCE += [
+    "the teller was rude and made me queue for an hour", "the contract says something different from what your adviser told me",
+    "you charged an early withdrawal fee you said wouldn't apply", "my transfer failed but the money left my account",
+    "you sold my elderly mum a high-risk product", "my credit report shows a late payment that never happened",
+]
+CP_SUBTLE += ["Twenty years I've banked with you, and this is what I get.", "You people should be embarrassed.",
+              "I don't trust you with a penny anymore."]
+NA_THIRD_PARTY = [
+    "This is his colleague, he left his phone on the desk", "I'm her flatmate, she's still asleep",
+    "Mum's not here, I'm her son", "He's at the gym, this is his wife", "It's his dad, he's out fishing",
+    "She's in the shower, can you ring back later?", "I'm the cleaner, nobody's home",
+]
+NA_CHAT = [
+    "A bank? There are so many scams these days.", "Oh right, I'll tell him you called.", "Leave a number and I'll pass it on.",
+    "Sorry, the kids are screaming here.", "I'm at the market, how much for the fish?", "I'm on a hike, signal's awful.",
+    "No idea when he'll be back.", "Hang on, let me find a pen.", "Are you a robot? You sound funny.",
+]
+NA_FRAGMENT = ["Uh... um...", "Er... yeah... hm", "Mm... the... uh", "...what... er...", "Oh... um... yeah",
+               "Like... uh...", "Hm?... er"]
+HUM_REQUEST += [
+    "I need someone to look at my case properly", "have a loan officer review my documents", "book me in with an adviser at the branch",
+    "get the person handling my application to call me", "I'd rather sit down with my RM", "can my relationship manager give me a ring?",
+    "I'll only do this in person, set up a meeting", "send someone who can actually answer",
+]
+HUM_REASON += ["my situation is a bit unusual", "it's a large sum and I want proper advice", "the branch told me something different"]
+INT_MIXED_LEAD += [
+    "Your app is painfully slow, but anyway, ", "Last time your rate was a joke, but ", "I was annoyed about the fee last year, it got refunded, so ",
+    "Your hotline always keeps me waiting, never mind, ", "I had a bad experience at the branch once, but ",
+]

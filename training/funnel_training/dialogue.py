@@ -122,7 +122,7 @@ def decisive(r, C, intent: str, sp: Speech, old):
     zh = sp.zh
     q = "？" if zh else "?"
     if intent == "interested":
-        lead = _maybe(r, 0.12, C.INT_MIXED_LEAD)
+        lead = _maybe(r, 0.16, C.INT_MIXED_LEAD)
         react = r.choice(C.INT_REACT)
         if r.random() < 0.2:
             return [sp.join([lead + react, r.choice(old["interested"]["core"])])]
@@ -158,7 +158,9 @@ def decisive(r, C, intent: str, sp: Speech, old):
         g = r.choice(C.CP_GRIEVANCE)
         subtle = r.random() < 0.35
         first = sp.join([g, _maybe(r, 0.4, C.CP_SUBTLE)], end="！")
-        if subtle:
+        if r.random() < 0.2:   # a grievance that ends in a demand for a named person to call
+            second = sp.join([_maybe(r, 0.5, C.CP_SUBTLE), r.choice(C.CP_PERSON)], end="！")
+        elif subtle:
             second = sp.join([r.choice(C.CP_SUBTLE), _maybe(r, 0.5, C.CP_DEMAND)], end="！")
         else:
             second = sp.join([r.choice(C.CP_ESCALATE), _maybe(r, 0.5, C.CP_DEMAND)], end="！")
@@ -174,8 +176,8 @@ def decisive(r, C, intent: str, sp: Speech, old):
 def no_answer_turns(r, C, R, Cust, sp: Speech, m):
     """no_answer scenarios: carrier message, voicemail, bad line, someone else, wrong number, IVR,
     background noise / pocket dial, silence, hello only."""
-    kind = ["carrier", "voicemail", "badline", "someone", "wrong", "ivr", "noise", "silence", "hello"][
-        _w(r, [0.14, 0.12, 0.22, 0.12, 0.14, 0.05, 0.08, 0.06, 0.07])]
+    kind = ["carrier", "voicemail", "badline", "someone", "wrong", "ivr", "noise", "silence", "hello", "third",
+            "fragment"][_w(r, [0.11, 0.10, 0.18, 0.10, 0.12, 0.04, 0.07, 0.05, 0.06, 0.11, 0.06])]
     if kind == "carrier":
         Cust(r.choice(C.NA_CARRIER), raw=True)
         return
@@ -189,18 +191,20 @@ def no_answer_turns(r, C, R, Cust, sp: Speech, m):
         R(r.choice(m.NO_ANSWER_END))
         return
     n = {"badline": r.randint(2, 6), "noise": r.randint(2, 4), "hello": r.randint(1, 2), "ivr": r.randint(1, 2),
-         "someone": r.randint(1, 3), "wrong": r.randint(1, 3)}[kind]
+         "someone": r.randint(1, 3), "wrong": r.randint(1, 3), "third": r.randint(2, 5), "fragment": r.randint(1, 4)}[kind]
     pools = {"badline": C.NA_BADLINE, "noise": C.NA_NOISE, "hello": C.NA_BADLINE[:3], "ivr": C.NA_IVR,
-             "someone": C.NA_SOMEONE_ELSE, "wrong": C.NA_WRONG}
+             "someone": C.NA_SOMEONE_ELSE, "wrong": C.NA_WRONG, "third": C.NA_THIRD_PARTY, "fragment": C.NA_FRAGMENT}
     for k in range(n):
-        if kind in ("someone", "wrong") and k > 0:
+        if kind == "third" and k > 0:   # someone else picks up and chats: small talk, never the customer's intent
+            Cust(r.choice(C.NA_CHAT) if r.random() < 0.6 else r.choice(C.OFF_TOPIC + C.BACKCHANNEL))
+        elif kind in ("someone", "wrong") and k > 0:
             Cust(r.choice(C.OFF_TOPIC) if r.random() < 0.4 else r.choice(pools[kind]))
         else:
             Cust(r.choice(pools[kind]), raw=kind in ("ivr", "noise"))
-        if k == 1 and kind == "badline" and r.random() < 0.4:
+        if k == 1 and kind in ("badline", "fragment") and r.random() < 0.4:
             R(r.choice(m.PITCH[r.choice(list(m.PITCH))]).rstrip("，, ") + ("。" if sp.zh else "."))
         else:
-            R(r.choice(m.NO_ANSWER["unclear"][1]) if kind in ("badline", "noise", "hello") else
+            R(r.choice(m.NO_ANSWER["unclear"][1]) if kind in ("badline", "noise", "hello", "fragment") else
               r.choice(m.NO_ANSWER["wrong_person"][1] + m.NO_ANSWER["family"][1]))
     R(r.choice(m.NO_ANSWER_END))
 
