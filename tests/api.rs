@@ -18,19 +18,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 use tonic::Code;
 
-async fn submit(
-    c: &Clients,
-    i: pb::Interaction,
-) -> Result<pb::SubmitInteractionResponse, tonic::Status> {
-    c.intake
-        .clone()
-        .submit_interaction(pb::SubmitInteractionRequest {
-            interaction: Some(i),
-        })
-        .await
-        .map(|r| r.into_inner())
-}
-
 fn kind(r: &pb::SubmitInteractionResponse) -> pb::DestinationKind {
     pb::DestinationKind::try_from(r.destination.as_ref().unwrap().kind).unwrap()
 }
@@ -41,13 +28,13 @@ async fn robot_submits_idempotently_and_in_bulk() {
     s.setup_managers("east", "east-sh-pudong").await;
     let robot = s.as_(ROBOT).await;
     let calls = calls_of("east-sh-pudong", 60, "robot");
-    let first = submit(&robot, calls[0].clone()).await.unwrap();
+    let first = try_submit(&robot, calls[0].clone()).await.unwrap();
     let score = first.score.clone().unwrap();
     assert!(!first.lead_id.is_empty() && !first.replayed);
     assert!((0.0..=1.0).contains(&score.probability));
     assert_eq!(score.intents.len(), 6);
     assert!(!score.reasons.is_empty() && !score.model_version.is_empty());
-    let again = submit(&robot, calls[0].clone()).await.unwrap();
+    let again = try_submit(&robot, calls[0].clone()).await.unwrap();
     assert!(again.replayed);
     assert_eq!(again.lead_id, first.lead_id);
     assert_eq!(again.destination, first.destination);
@@ -56,7 +43,7 @@ async fn robot_submits_idempotently_and_in_bulk() {
     let mut partial = calls[1].clone();
     partial.features.as_mut().unwrap().aum_band = None;
     partial.call.as_mut().unwrap().duration_seconds = None;
-    let r = submit(&robot, partial).await.unwrap();
+    let r = try_submit(&robot, partial).await.unwrap();
     let defaulted = r.score.unwrap().defaulted_features;
     assert!(
         defaulted.contains(&"aum_band".to_string())
@@ -115,7 +102,7 @@ async fn remote_manager_journey_and_cross_manager_denial() {
     let robot = s.as_(ROBOT).await;
     let mut queued = 0;
     for c in calls_of("north-bj-haidian", 80, "remote") {
-        let r = submit(&robot, c).await.unwrap();
+        let r = try_submit(&robot, c).await.unwrap();
         if matches!(
             kind(&r),
             pb::DestinationKind::RemotePool | pb::DestinationKind::RemotePersonal
@@ -290,7 +277,7 @@ async fn branch_manager_watches_accepts_declines_and_reconnects() {
     let robot = s.as_on(1, ROBOT).await;
     let mut high = Vec::new();
     for c in calls_of("south-gz-tianhe", 102, "branch") {
-        let r = submit(&robot, c).await.unwrap();
+        let r = try_submit(&robot, c).await.unwrap();
         if kind(&r) == pb::DestinationKind::ReferralOffered {
             high.push(r);
             if high
@@ -406,7 +393,7 @@ async fn branch_manager_watches_accepts_declines_and_reconnects() {
     let late = calls_of("south-gz-tianhe", 102, "branch-late");
     let mut live = None;
     for c in late {
-        let r = submit(&robot, c).await.unwrap();
+        let r = try_submit(&robot, c).await.unwrap();
         if kind(&r) == pb::DestinationKind::ReferralOffered
             && r.destination.as_ref().unwrap().manager_id == "o1"
         {
@@ -463,7 +450,7 @@ async fn unknown_tokens_and_wrong_roles_are_refused() {
         .await
         .unwrap();
     assert_eq!(
-        submit(&nobody, call.clone()).await.unwrap_err().code(),
+        try_submit(&nobody, call.clone()).await.unwrap_err().code(),
         Code::Unauthenticated
     );
     let channel = tonic::transport::Endpoint::from_shared(s.servers[0].endpoint())
@@ -482,7 +469,7 @@ async fn unknown_tokens_and_wrong_roles_are_refused() {
 
     let r1 = s.as_(R1).await;
     assert_eq!(
-        submit(&r1, call.clone()).await.unwrap_err().code(),
+        try_submit(&r1, call.clone()).await.unwrap_err().code(),
         Code::PermissionDenied
     );
     let robot = s.as_(ROBOT).await;
@@ -544,19 +531,19 @@ async fn malformed_requests_are_refused_naming_the_field() {
     invalid("interaction")(e);
     let mut c = call.clone();
     c.region_id = "we{st}".into();
-    invalid("interaction.region_id")(submit(&robot, c).await.unwrap_err());
+    invalid("interaction.region_id")(try_submit(&robot, c).await.unwrap_err());
     let mut c = call.clone();
     c.product = 0;
-    invalid("interaction.product")(submit(&robot, c).await.unwrap_err());
+    invalid("interaction.product")(try_submit(&robot, c).await.unwrap_err());
     let mut c = call.clone();
     c.turns.clear();
-    invalid("turns")(submit(&robot, c).await.unwrap_err());
+    invalid("turns")(try_submit(&robot, c).await.unwrap_err());
     let mut c = call.clone();
     c.features.as_mut().unwrap().tenure_years = Some(f64::NAN);
-    invalid("tenure_years")(submit(&robot, c).await.unwrap_err());
+    invalid("tenure_years")(try_submit(&robot, c).await.unwrap_err());
     let mut c = call.clone();
     c.call.as_mut().unwrap().hour_of_day = Some(25);
-    invalid("hour_of_day")(submit(&robot, c).await.unwrap_err());
+    invalid("hour_of_day")(try_submit(&robot, c).await.unwrap_err());
     let e = r1
         .desk
         .clone()
@@ -636,7 +623,7 @@ async fn health_reflection_and_metrics_are_served() {
     let call = calls_of("west-xa-yanta", 1, "metrics").remove(0);
     let r1 = s.as_(R1).await;
     assert_eq!(
-        submit(&r1, call).await.unwrap_err().code(),
+        try_submit(&r1, call).await.unwrap_err().code(),
         Code::PermissionDenied
     );
 
@@ -734,7 +721,7 @@ async fn two_replicas_share_the_work_without_double_assignment() {
         .into_iter()
         .enumerate()
     {
-        let r = submit(&robots[i % 2], c).await.unwrap();
+        let r = try_submit(&robots[i % 2], c).await.unwrap();
         if matches!(
             kind(&r),
             pb::DestinationKind::RemotePool | pb::DestinationKind::RemotePersonal
@@ -790,12 +777,12 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
     let calls = calls_of("north-tj-heping", 60, "outage");
     let mut before = Vec::new();
     for c in &calls[..20] {
-        before.push(submit(&robot, c.clone()).await.unwrap().lead_id);
+        before.push(try_submit(&robot, c.clone()).await.unwrap().lead_id);
     }
     redis.stop();
     let mut refused = Vec::new();
     for c in &calls[20..30] {
-        let e = submit(&robot, c.clone()).await.unwrap_err();
+        let e = try_submit(&robot, c.clone()).await.unwrap_err();
         assert_eq!(e.code(), Code::Unavailable, "{e:?}");
         refused.push(c.clone());
     }
@@ -828,7 +815,7 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
     let mut after = Vec::new();
     for c in refused.into_iter().chain(calls[30..].iter().cloned()) {
         loop {
-            match submit(&robot, c.clone()).await {
+            match try_submit(&robot, c.clone()).await {
                 Ok(r) => {
                     after.push(r.lead_id);
                     break;
@@ -853,7 +840,7 @@ async fn redis_dies_mid_run_unavailable_then_recovers_without_losing_leads() {
     }
     // Resubmitting the pre-outage calls finds the same leads: nothing lost.
     for (c, lead) in calls[..20].iter().zip(&before) {
-        let r = submit(&robot, c.clone()).await.unwrap();
+        let r = try_submit(&robot, c.clone()).await.unwrap();
         assert!(r.replayed);
         assert_eq!(&r.lead_id, lead);
     }
@@ -879,7 +866,7 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
         .cloned()
         .map(|c| {
             let robot = robot.clone();
-            tokio::spawn(async move { submit(&robot, c).await })
+            tokio::spawn(async move { try_submit(&robot, c).await })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(5)).await;

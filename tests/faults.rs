@@ -15,7 +15,6 @@ mod common;
 use common::stack::*;
 use funnel::api::pb;
 use funnel::client::Clients;
-use funnel::routing::{invariants, RedisConn, RedisTarget, Router, RoutingConfig};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -338,23 +337,5 @@ async fn a_cluster_primary_fails_over_to_its_replica_under_load() {
         .filter(|(i, _)| *i != victim)
         .map(|(_, n)| n.url())
         .collect();
-    let conn = RedisConn::connect(&RedisTarget {
-        urls: live,
-        cluster: true,
-        response_timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
-        tls: None,
-    })
-    .await
-    .unwrap();
-    let router = Router::new(
-        conn,
-        RoutingConfig {
-            key_prefix: s.prefix.clone(),
-            ..RoutingConfig::default()
-        },
-    );
-    let regions = router.regions().await.unwrap();
-    let v = invariants::check(&router, &regions).await.unwrap();
-    assert!(v.is_empty(), "invariant violations:\n{}", v.join("\n"));
+    assert_invariants(&router_on(live, true, &s.prefix).await).await;
 }

@@ -15,7 +15,6 @@ mod common;
 use common::stack::*;
 use funnel::api::pb;
 use funnel::client::Clients;
-use funnel::routing::{invariants, RedisConn, RedisTarget, Router, RoutingConfig};
 use rand::Rng;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -405,40 +404,33 @@ async fn replicas_killed_under_load_lose_nothing_and_own_nothing_twice() {
     let admin = pool(ADMIN).await;
     let log = std::mem::take(&mut *log.lock().unwrap());
     let mut lost = Vec::new();
+    let trail = |lead: &String| {
+        let lead = lead.clone();
+        admin.call(move |c| {
+            let lead_id = lead.clone();
+            async move {
+                c.admin
+                    .clone()
+                    .get_audit_trail(pb::GetAuditTrailRequest { lead_id })
+                    .await
+                    .map(|r| r.into_inner().events)
+            }
+        })
+    };
     for lead in &log.submitted {
-        let found = admin
-            .call(|c| {
-                let lead_id = lead.clone();
-                async move {
-                    c.admin
-                        .clone()
-                        .get_audit_trail(pb::GetAuditTrailRequest { lead_id })
-                        .await
-                }
-            })
-            .await;
-        if found.is_err() {
+        if trail(lead).await.is_err() {
             lost.push(format!("lead {lead}"));
         }
     }
+    let closed = [
+        pb::LeadState::ClosedConverted as i32,
+        pb::LeadState::ClosedNotInterested as i32,
+    ];
     for lead in &log.closed {
-        let last = admin
-            .call(|c| {
-                let lead_id = lead.clone();
-                async move {
-                    c.admin
-                        .clone()
-                        .get_audit_trail(pb::GetAuditTrailRequest { lead_id })
-                        .await
-                }
-            })
+        let last = trail(lead)
             .await
             .ok()
-            .and_then(|r| r.into_inner().events.last().map(|e| e.to_state));
-        let closed = [
-            pb::LeadState::ClosedConverted as i32,
-            pb::LeadState::ClosedNotInterested as i32,
-        ];
+            .and_then(|e| e.last().map(|e| e.to_state));
         if !last.is_some_and(|s| closed.contains(&s)) {
             lost.push(format!("closing of {lead}"));
         }
@@ -463,23 +455,5 @@ async fn replicas_killed_under_load_lose_nothing_and_own_nothing_twice() {
     );
 
     // Every lead in exactly one place, with at most one owner.
-    let conn = RedisConn::connect(&RedisTarget {
-        urls: vec![redis],
-        cluster: false,
-        response_timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
-        tls: None,
-    })
-    .await
-    .unwrap();
-    let router = Router::new(
-        conn,
-        RoutingConfig {
-            key_prefix: prefix,
-            ..RoutingConfig::default()
-        },
-    );
-    let regions = router.regions().await.unwrap();
-    let v = invariants::check(&router, &regions).await.unwrap();
-    assert!(v.is_empty(), "invariant violations:\n{}", v.join("\n"));
+    assert_invariants(&router_on(vec![redis], false, &prefix).await).await;
 }

@@ -7,7 +7,6 @@
 mod common;
 
 use common::stack::*;
-use common::web::try_submit as submit;
 use funnel::api::pb;
 use prost::Message;
 use tonic::Code;
@@ -23,7 +22,7 @@ async fn stored_input_is_bounded_whatever_is_sent() {
     let mut many = base.clone();
     many.interaction_id = "lim-many".into();
     many.turns = (0..501).map(|_| base.turns[0].clone()).collect();
-    let e = submit(&robot, many).await.unwrap_err();
+    let e = try_submit(&robot, many).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.message().contains("interaction.turns"), "{}", e.message());
 
@@ -41,7 +40,7 @@ async fn stored_input_is_bounded_whatever_is_sent() {
                 offset_ms: 0,
             });
         }
-        let r = submit(&robot, call).await.unwrap();
+        let r = try_submit(&robot, call).await.unwrap();
         if n > 0 {
             assert_eq!(r.lead_id, lead_id, "call {n} joins the customer's lead");
         }
@@ -79,7 +78,7 @@ async fn stored_input_is_bounded_whatever_is_sent() {
 
     // A note over its limit: refused, naming the field.
     for call in calls_of("north-bj-haidian", 40, "limn") {
-        let r = submit(&robot, call).await.unwrap();
+        let r = try_submit(&robot, call).await.unwrap();
         let kind = pb::DestinationKind::try_from(r.destination.unwrap().kind).unwrap();
         if kind == pb::DestinationKind::RemotePool {
             break;

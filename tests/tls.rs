@@ -7,7 +7,6 @@ mod common;
 
 use common::stack::*;
 use common::{RedisNode, RedisOptions};
-use funnel::api::pb;
 use funnel::client::{ClientTls, Clients};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -146,19 +145,6 @@ async fn as_with(s: &Stack, who: usize, tls: &ClientTls) -> anyhow::Result<Clien
     Clients::connect_with(&addr, &s.tokens[who], Some(tls)).await
 }
 
-async fn submit(
-    c: &Clients,
-    i: pb::Interaction,
-) -> Result<pb::SubmitInteractionResponse, tonic::Status> {
-    c.intake
-        .clone()
-        .submit_interaction(pb::SubmitInteractionRequest {
-            interaction: Some(i),
-        })
-        .await
-        .map(|r| r.into_inner())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_edge_speaks_tls_and_a_certificate_must_name_its_principal() {
     let pki = Pki::new();
@@ -173,7 +159,7 @@ async fn every_edge_speaks_tls_and_a_certificate_must_name_its_principal() {
         .unwrap();
     let robot = as_with(&s, ROBOT, &pki.client("robot")).await.unwrap();
     let calls = calls_of("east-sh-pudong", 2, "tls");
-    let r = submit(&robot, calls[0].clone()).await.unwrap();
+    let r = try_submit(&robot, calls[0].clone()).await.unwrap();
     assert!(!r.lead_id.is_empty(), "submitted over TLS, stored over TLS");
     // What funnel stored went through the TLS port: the plain one sees it.
     let keys = redis.cli(&["--scan", "--pattern", &format!("{}*", s.prefix)]);
@@ -181,7 +167,7 @@ async fn every_edge_speaks_tls_and_a_certificate_must_name_its_principal() {
 
     // The robot's token with r1's certificate: a stolen token is not enough.
     let thief = as_with(&s, ROBOT, &pki.client("r1")).await.unwrap();
-    let err = submit(&thief, calls[1].clone()).await.unwrap_err();
+    let err = try_submit(&thief, calls[1].clone()).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     assert!(err.message().contains("\"r1\""), "{}", err.message());
 
@@ -190,7 +176,7 @@ async fn every_edge_speaks_tls_and_a_certificate_must_name_its_principal() {
     anonymous.identity = None;
     let refused = match as_with(&s, ROBOT, &anonymous).await {
         Err(_) => true,
-        Ok(c) => submit(&c, calls[1].clone()).await.is_err(),
+        Ok(c) => try_submit(&c, calls[1].clone()).await.is_err(),
     };
     assert!(refused, "a client without a certificate was served");
 
@@ -198,7 +184,7 @@ async fn every_edge_speaks_tls_and_a_certificate_must_name_its_principal() {
     let plain = format!("http://127.0.0.1:{}", s.servers[0].grpc.port());
     let refused = match Clients::connect(&plain, &s.tokens[ROBOT]).await {
         Err(_) => true,
-        Ok(c) => submit(&c, calls[1].clone()).await.is_err(),
+        Ok(c) => try_submit(&c, calls[1].clone()).await.is_err(),
     };
     assert!(refused, "plain text was served on the TLS port");
 

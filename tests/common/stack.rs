@@ -89,22 +89,7 @@ impl Stack {
 
     /// A router on the stack's keys (Redis's clock, like the servers).
     pub async fn router(&self) -> Router {
-        let conn = RedisConn::connect(&RedisTarget {
-            urls: vec![self.redis_url.clone()],
-            cluster: false,
-            response_timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(5),
-            tls: None,
-        })
-        .await
-        .unwrap();
-        Router::new(
-            conn,
-            RoutingConfig {
-                key_prefix: self.prefix.clone(),
-                ..RoutingConfig::default()
-            },
-        )
+        router_on(vec![self.redis_url.clone()], false, &self.prefix).await
     }
 
     /// Stops the servers (their sweepers keep moving leads, and the checker
@@ -115,10 +100,7 @@ impl Stack {
                 .await
                 .unwrap();
         }
-        let router = self.router().await;
-        let regions = router.regions().await.unwrap();
-        let v = invariants::check(&router, &regions).await.unwrap();
-        assert!(v.is_empty(), "invariant violations:\n{}", v.join("\n"));
+        assert_invariants(&self.router().await).await;
     }
 
     /// Registers [`team`]`(region, branch)` through the Admin API.
@@ -128,6 +110,49 @@ impl Stack {
             .await
             .unwrap();
     }
+}
+
+/// A router on `prefix`'s keys of a single Redis or a cluster (for setup
+/// and for the invariant checker).
+pub async fn router_on(urls: Vec<String>, cluster: bool, prefix: &str) -> Router {
+    let conn = RedisConn::connect(&RedisTarget {
+        urls,
+        cluster,
+        response_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+        tls: None,
+    })
+    .await
+    .unwrap();
+    Router::new(
+        conn,
+        RoutingConfig {
+            key_prefix: prefix.to_string(),
+            ..RoutingConfig::default()
+        },
+    )
+}
+
+/// Every violation of the invariants under `router`'s prefix, as a failure.
+pub async fn assert_invariants(router: &Router) {
+    let regions = router.regions().await.unwrap();
+    let v = invariants::check(router, &regions).await.unwrap();
+    assert!(v.is_empty(), "invariant violations:\n{}", v.join("\n"));
+}
+
+/// SubmitInteraction, its refusal kept.
+pub async fn try_submit(
+    robot: &Clients,
+    i: pb::Interaction,
+) -> Result<pb::SubmitInteractionResponse, tonic::Status> {
+    robot
+        .intake
+        .clone()
+        .submit_interaction(pb::SubmitInteractionRequest {
+            interaction: Some(i),
+        })
+        .await
+        .map(|r| r.into_inner())
 }
 
 /// Sample calls of one branch (the shipped held-out sample), with fresh ids

@@ -143,22 +143,7 @@ impl Events {
 }
 
 pub async fn submit(robot: &Clients, i: pb::Interaction) -> pb::SubmitInteractionResponse {
-    try_submit(robot, i).await.unwrap()
-}
-
-/// SubmitInteraction, its refusal kept.
-pub async fn try_submit(
-    robot: &Clients,
-    i: pb::Interaction,
-) -> Result<pb::SubmitInteractionResponse, tonic::Status> {
-    robot
-        .intake
-        .clone()
-        .submit_interaction(pb::SubmitInteractionRequest {
-            interaction: Some(i),
-        })
-        .await
-        .map(|r| r.into_inner())
+    super::stack::try_submit(robot, i).await.unwrap()
 }
 
 pub fn kind(r: &pb::SubmitInteractionResponse) -> pb::DestinationKind {
