@@ -249,6 +249,9 @@ const NOT_CONFIG_ENV: &[&str] = &[
     "bench_commandstats",
     "fault_kills",
     "fault_replica_kills",
+    "fuzz_cases",
+    "fuzz_seed",
+    "soak_calls",
     "skip_training_check",
 ];
 
