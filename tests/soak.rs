@@ -160,6 +160,9 @@ async fn memory_stays_flat_over_a_time_compressed_lifecycle() {
         c.routing.acceptance_grace = secs(2);
         c.routing.complaint_cooloff = secs(2);
         c.routing.contact_window = secs(2);
+        // A pull's answer is kept for its retries as long as the longest lease.
+        c.routing.lease_default = secs(60);
+        c.routing.lease_max = secs(60);
     });
     s.setup_managers("east", "east-sh-pudong").await;
     let base = Arc::new(calls_of("east-sh-pudong", 200, "soak"));
