@@ -72,6 +72,11 @@ pub async fn run(
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to redis: {e}"))?;
     let router = Router::new(conn.clone(), config.routing.clone());
+    let registry = config
+        .registry
+        .seed()
+        .map_err(|e| anyhow::anyhow!("invalid config: {e}"))?;
+    router.register_places(&registry.regions).await?;
     let funnel = Arc::new(Funnel::new(
         scorer.clone(),
         router.clone(),
@@ -84,6 +89,7 @@ pub async fn run(
             masker: crate::domain::pii::Masker::new(&config.privacy)
                 .map_err(|e| anyhow::anyhow!("invalid config: {e}"))?,
             limits: config.limits.clone(),
+            default_region: registry.default_region.clone(),
         },
     ));
 
@@ -310,7 +316,14 @@ async fn refresh_queue_gauges(
             _ = tick.tick() => {}
             _ = stop.cancelled() => return,
         }
-        match router.queue_stats(None).await {
+        let regions = match router.registered_regions().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(error = %e, "queue gauges not refreshed");
+                continue;
+            }
+        };
+        match router.queue_stats_of(&regions).await {
             Ok(stats) => {
                 metrics.queue_depth.reset();
                 metrics.queue_oldest_seconds.reset();

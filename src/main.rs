@@ -43,6 +43,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Lead(args) => block_on(cli::lead::run(args)),
         Command::Audit(args) => block_on(cli::audit::run(args)),
         Command::Manager(command) => block_on(cli::manager::run(command)),
+        Command::Region(command) => block_on(cli::region::run(command)),
         Command::Stats(args) => block_on(cli::stats::run(args)),
         Command::ExportOutcomes(args) => block_on(cli::export::run(args)),
         Command::Model(args) => block_on(cli::model::run(args)),

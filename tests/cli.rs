@@ -297,3 +297,74 @@ fn submitted_leads_are_worked_and_audited_from_the_command_line() {
         ["remote", "east", held.as_str(), "0", "yes"]
     );
 }
+
+/// The JSON lines of a loadgen run, one per phase.
+fn loadgen_phases(out: &str) -> Vec<Value> {
+    out.lines()
+        .filter(|l| l.starts_with("{\"loadgen\""))
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["loadgen"].clone())
+        .collect()
+}
+
+#[test]
+fn loadgen_drives_a_running_server_and_counts_only_whole_answers() {
+    let s = Stack::start();
+    let sample =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/holdout_sample.jsonl");
+    let (endpoint, metrics) = (s.endpoint(), s.metrics().to_string());
+    let run = |calls: &str| {
+        s.ok(
+            ROBOT,
+            &[
+                "loadgen",
+                "--addr",
+                &endpoint,
+                "--metrics",
+                &metrics,
+                "--calls-file",
+                calls,
+                "--seconds",
+                "1",
+                "--warmup",
+                "1",
+                "--concurrency",
+                "4",
+                "--rate",
+                "40",
+                "--replay-share",
+                "0.3",
+                "--connections",
+                "2",
+            ],
+        )
+    };
+    let out = run(sample.to_str().unwrap());
+    let phases = loadgen_phases(&out);
+    assert_eq!(phases.len(), 2, "a closed and an open phase:\n{out}");
+    for p in &phases {
+        assert!(p["ok"].as_u64().unwrap() > 0, "{p}");
+        assert_eq!(p["errors"], serde_json::json!({}), "{p}");
+        assert!(p["latency_ms"]["p999"].as_f64().unwrap() > 0.0, "{p}");
+        assert!(
+            p["server_stage_us"]["scoring"].as_f64().unwrap() > 0.0,
+            "{p}"
+        );
+    }
+    // Calls the server refuses (their region is not registered) are errors
+    // by code, never OK.
+    let line = std::fs::read_to_string(&sample)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let mut call: Value = serde_json::from_str(&line).unwrap();
+    call["region_id"] = "mars".into();
+    let refused = s.dir.path().join("refused.jsonl");
+    std::fs::write(&refused, format!("{call}\n")).unwrap();
+    let out = run(refused.to_str().unwrap());
+    for p in loadgen_phases(&out) {
+        assert_eq!(p["ok"], 0, "{p}");
+        assert!(p["errors"]["INVALID_ARGUMENT"].as_u64().unwrap() > 0, "{p}");
+    }
+}

@@ -56,9 +56,10 @@ log_filter = "warn"
 enabled = false
 [routing]
 key_prefix = "{prefix}"
-"#,
+{}"#,
                 tokens.display(),
-                manifest.display()
+                manifest.display(),
+                common::sample_registry_toml()
             ),
         )
         .unwrap();

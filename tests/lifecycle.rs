@@ -91,6 +91,10 @@ async fn an_accept_retried_answers_and_an_acceptance_is_bounded(h: H) {
 /// across shards too, and the manager can list what it holds.
 async fn a_pull_retried_answers_the_same_leases(h: H) {
     let r = &h.router;
+    // Queue statistics of "every region" cover the registered ones.
+    for reg in ["east", "west"] {
+        r.register_region(&region(reg), reg).await.unwrap();
+    }
     r.upsert_manager(&remote("rp", &["east", "west"], 10))
         .await
         .unwrap();

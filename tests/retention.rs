@@ -199,6 +199,8 @@ async fn retention_bounds_redis_and_the_export_feeds_training() {
         "bytes per open lead: {per_open} ({} leads, {open} bytes in all, every key under the prefix)",
         distinct.len()
     );
+    // The bar: a typical call's open lead costs Redis at most 4 KB.
+    assert!(per_open <= 4096, "{per_open} bytes per open lead");
 
     // Close every lead: a few converted by a remote manager, the rest
     // suppressed by an admin's do-not-contact (whoever holds them).

@@ -68,6 +68,7 @@ async fn no_hand_written_complaint_lands_in_a_sales_destination() {
         sweep_interval: Duration::from_millis(200),
         redis_timeout: Duration::from_secs(1),
         log_filter: "warn".into(),
+        registry: common::sample_registry(),
         ..Config::default()
     };
     config.routing.key_prefix = common::unique_prefix("complaints");

@@ -208,7 +208,7 @@ impl pb::admin_service_server::AdminService for Api {
             let list = watch_list_from_pb(list)?;
             let size = match page_size {
                 0 => 50,
-                n => bounded(n, 1, 500, "page_size")? as u64,
+                n => bounded(n, 1, 100, "page_size")? as u64,
             };
             // The token is the offset of the next page (opaque to clients).
             let offset: u64 = match page_token.as_str() {
@@ -372,6 +372,63 @@ impl pb::admin_service_server::AdminService for Api {
         self.observed("GetModelInfo", async {
             self.principal(&req)?;
             Ok(model_info_to_pb(self.funnel.model()))
+        })
+        .await
+    }
+    async fn register_region(
+        &self,
+        req: Request<pb::RegisterRegionRequest>,
+    ) -> Result<Response<pb::RegisterRegionResponse>, Status> {
+        self.observed("RegisterRegion", async {
+            self.admin(&req)?;
+            let pb::RegisterRegionRequest {
+                region_id: raw,
+                display_name,
+            } = req.into_inner();
+            let r = region_id(&raw, "region_id")?;
+            let reg = self.funnel.register_region(&r, &display_name).await?;
+            Ok(pb::RegisterRegionResponse {
+                region: Some(region_to_pb(&r, &reg)),
+            })
+        })
+        .await
+    }
+
+    async fn register_branch(
+        &self,
+        req: Request<pb::RegisterBranchRequest>,
+    ) -> Result<Response<pb::RegisterBranchResponse>, Status> {
+        self.observed("RegisterBranch", async {
+            self.admin(&req)?;
+            let pb::RegisterBranchRequest {
+                region_id: raw_region,
+                branch_id: raw_branch,
+            } = req.into_inner();
+            let r = region_id(&raw_region, "region_id")?;
+            let b = branch_id(&raw_branch, "branch_id")?;
+            let reg = self.funnel.register_branch(&r, &b).await?;
+            Ok(pb::RegisterBranchResponse {
+                region: Some(region_to_pb(&r, &reg)),
+            })
+        })
+        .await
+    }
+
+    async fn list_regions(
+        &self,
+        req: Request<pb::ListRegionsRequest>,
+    ) -> Result<Response<pb::ListRegionsResponse>, Status> {
+        self.observed("ListRegions", async {
+            self.admin(&req)?;
+            let pb::ListRegionsRequest {} = req.into_inner();
+            let registry = self.funnel.regions().await?;
+            Ok(pb::ListRegionsResponse {
+                regions: registry
+                    .regions
+                    .iter()
+                    .map(|(r, reg)| region_to_pb(r, reg))
+                    .collect(),
+            })
         })
         .await
     }

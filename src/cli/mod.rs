@@ -12,6 +12,7 @@ pub mod manager;
 pub mod model;
 pub mod pull;
 pub mod referral;
+pub mod region;
 pub mod serve;
 pub mod show;
 pub mod stats;
@@ -93,6 +94,9 @@ pub enum Command {
     /// Register managers, mark them (un)available, show one (admin token).
     #[command(subcommand)]
     Manager(manager::Command),
+    /// Register regions and branches, list them (admin token).
+    #[command(subcommand)]
+    Region(region::Command),
     /// Queue depths and manager loads (admin token).
     Stats(stats::Args),
     /// Retired leads as training records (JSON Lines), optionally

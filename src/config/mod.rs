@@ -4,6 +4,10 @@
 //! (a few common ones, plus `--set key=value` for any field). Durations are
 //! human: `"250ms"`, `"30m"`, `"7days"`. Every field is documented here.
 
+mod registry;
+
+pub use registry::{RegistryConfig, RegistrySeed};
+
 use crate::domain::limits::Limits;
 use crate::domain::pii::PrivacyConfig;
 use crate::domain::{CampaignId, Thresholds};
@@ -67,6 +71,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// Lead lifecycle tunables (SLA, leases, incubation, key prefix...).
     pub routing: RoutingConfig,
+    /// Regions and branches registered at start; the default region.
+    pub registry: RegistryConfig,
     /// The managers' workbench (web pages and their JSON API).
     pub web: WebConfig,
     /// Signed POSTs to the bank's endpoints (referral offers, SLA breaches).
@@ -126,6 +132,7 @@ impl Default for Config {
             tokens_file: "config/tokens.toml".into(),
             tls: TlsConfig::default(),
             routing: RoutingConfig::default(),
+            registry: RegistryConfig::default(),
             web: WebConfig::default(),
             webhooks: WebhooksConfig::default(),
             privacy: PrivacyConfig::default(),
@@ -252,6 +259,8 @@ const NOT_CONFIG_ENV: &[&str] = &[
     "fuzz_cases",
     "fuzz_seed",
     "soak_calls",
+    "scale_leads",
+    "scale_managers",
     "skip_training_check",
 ];
 
@@ -371,6 +380,9 @@ impl Config {
         self.routing
             .validate()
             .map_err(|(key, why)| ConfigError::Invalid(key, why))?;
+        self.registry
+            .seed()
+            .map_err(|e| ConfigError::Invalid("registry", e.to_string()))?;
         Ok(())
     }
 

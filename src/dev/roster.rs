@@ -2,7 +2,8 @@
 //! (region, branch or served regions, products, capacity), their principals,
 //! and a tokens file for them plus the robot and an admin. The roster is
 //! registered through the Admin gRPC API ([`Roster::register`]) or straight
-//! into a [`Router`] ([`Roster::upsert_into`]).
+//! into a [`Router`] ([`Roster::upsert_into`]), with the regions and branches
+//! they work in registered first.
 
 use crate::api::auth::{hash_token, Principal};
 use crate::api::convert::manager_to_pb;
@@ -10,6 +11,7 @@ use crate::api::pb;
 use crate::client::Clients;
 use crate::domain::{BranchId, Manager, ManagerId, ManagerTier, Product, RegionId};
 use crate::routing::Router;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// A manager's capacity unless one is set.
@@ -103,6 +105,37 @@ impl Roster {
 
     /// `UpsertManager` for every manager, as `admin` (an admin's clients).
     pub async fn register(&self, admin: &Clients) -> anyhow::Result<()> {
+        let known: std::collections::BTreeSet<String> = admin
+            .admin
+            .clone()
+            .list_regions(pb::ListRegionsRequest {})
+            .await?
+            .into_inner()
+            .regions
+            .into_iter()
+            .map(|r| r.region_id)
+            .collect();
+        let (regions, branches) = self.places();
+        for r in regions.iter().filter(|r| !known.contains(r.as_str())) {
+            admin
+                .admin
+                .clone()
+                .register_region(pb::RegisterRegionRequest {
+                    region_id: r.to_string(),
+                    display_name: String::new(),
+                })
+                .await?;
+        }
+        for (r, b) in branches {
+            admin
+                .admin
+                .clone()
+                .register_branch(pb::RegisterBranchRequest {
+                    region_id: r.to_string(),
+                    branch_id: b.to_string(),
+                })
+                .await?;
+        }
         for m in &self.managers {
             admin
                 .admin
@@ -115,8 +148,30 @@ impl Roster {
         Ok(())
     }
 
-    /// Every manager straight into Redis, without a server.
+    /// The regions (served ones too) and branches its managers work in.
+    pub fn places(&self) -> (BTreeSet<RegionId>, BTreeSet<(RegionId, BranchId)>) {
+        let regions = self.managers.iter().flat_map(|m| m.shards()).collect();
+        let branches = self
+            .managers
+            .iter()
+            .filter_map(|m| m.branch.clone().map(|b| (m.region.clone(), b)))
+            .collect();
+        (regions, branches)
+    }
+
+    /// Every manager straight into Redis, without a server (its regions and
+    /// branches registered first).
     pub async fn upsert_into(&self, router: &Router) -> anyhow::Result<()> {
+        let (regions, branches) = self.places();
+        let places: Vec<(RegionId, Vec<BranchId>)> = regions
+            .into_iter()
+            .map(|r| {
+                let of_r = branches.iter().filter(|(br, _)| *br == r);
+                let bs = of_r.map(|(_, b)| b.clone()).collect();
+                (r, bs)
+            })
+            .collect();
+        router.register_places(&places).await?;
         for m in &self.managers {
             router.upsert_manager(m).await?;
         }

@@ -96,3 +96,19 @@ pub fn ingest_request(
         },
     }
 }
+
+/// A registry of every region and branch `calls` name (local setups and
+/// tests register where their calls come from).
+pub fn registry_of(calls: &[Interaction]) -> crate::config::RegistryConfig {
+    let mut regions: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for c in calls {
+        let branches = regions.entry(c.region_id.to_string()).or_default();
+        if !branches.contains(&c.branch_id.to_string()) {
+            branches.push(c.branch_id.to_string());
+        }
+    }
+    crate::config::RegistryConfig {
+        regions,
+        default_region: None,
+    }
+}

@@ -35,7 +35,6 @@ impl Router {
         let home = self.claim_home(&req.customer, &req.region).await?;
         let region = home.region;
         let lead_id = LeadId::generate(&region, self.clock.now_ms());
-        let encode = |e: serde_json::Error| RoutingError::Protocol(format!("cannot encode: {e}"));
         let args = Args {
             interaction_id: &req.interaction_id,
             lead_id: &lead_id,
@@ -54,7 +53,7 @@ impl Router {
             pending_dnc: home.pending_dnc,
         };
         // The stored documents travel as payloads: Lua keeps them, never parses them.
-        let record = serde_json::to_string(&req.interaction).map_err(encode)?;
+        let record = super::record::encode(&req.interaction)?;
         let payloads = [record.as_str()];
         self.note_region(&region).await?;
         let anchor = self.keys.shard(&region);

@@ -302,6 +302,25 @@ async fn check_region(
         }
     }
 
+    // A priority queue's age index holds exactly the queue's leads.
+    let priority_queues = Product::ALL
+        .iter()
+        .map(|p| sk.pool(*p))
+        .chain(managers.iter().map(|m| sk.personal_queue(m)));
+    for q in priority_queues {
+        let (queue, index) = (
+            zmembers(router, &q).await?,
+            zmembers(router, &sk.queue_age(&q)).await?,
+        );
+        if queue != index {
+            violations.push(format!(
+                "{q}: age index differs: {:?} only in the queue, {:?} only in the index",
+                queue.difference(&index).collect::<Vec<_>>(),
+                index.difference(&queue).collect::<Vec<_>>()
+            ));
+        }
+    }
+
     for c in &containers {
         let actual = zmembers(router, c).await?;
         let want = &expected[c];

@@ -27,10 +27,12 @@
 //! | `incubation`, `callback`, `followup` | zset | incubation (by next review), call-backs (by time), service follow-ups |
 //! | `dl:offer`, `dl:lease`, `dl:accepted`, `dl:unassigned` | zset | deadlines the sweeper runs |
 //! | `cbdue:<m>` | zset | call-backs that came due into manager m's own queue, by when (an index for "my leads"; an entry whose lead left that queue is stale and dropped when seen) |
+//! | `retry_scan` | string | the SSCAN cursor of `branches` where the periodic unassigned retry goes on |
 //! | `expiring` | string | the latest offer deadline already warned of (`sweep_expiring`'s cursor; each offer's own `warned_offer` field fences a second warning) |
 //! | `pulls:<m>:<request>` | string | a pull's answer, for its retries (TTL: the longest lease) |
 //! | `mgr:<m>`, `managers`, `branch:<b>:offline`, `branches`, `leads` | hash / sets | managers, branches and leads of this shard |
 //! | `qcount` | hash | per queue and bucket, the number of leads in it |
+//! | `qage:pool:<product>` / `qage:mq:<m>` | zset | age index of a priority queue: its leads by when they were queued (its oldest is one ZRANGE away) |
 //! | `seq:lease` | string | lease id counter |
 //! | `audit` | stream | append-only audit stream of the shard (trimmed by length and by age) |
 //! | `retire` | zset | closed leads, by when their retention ends (then the sweeper moves each into `outlog` and deletes its keys) |
@@ -44,7 +46,9 @@
 //! next to its leads.
 //!
 //! Outside any tag (single-key commands only, never inside a script):
-//! `<prefix>:directory:managers` (manager → shards), `<prefix>:regions`, and
+//! `<prefix>:directory:managers` (manager → shards), `<prefix>:regions`
+//! (regions holding data), `<prefix>:{registry}:regions` and
+//! `<prefix>:{registry}:branches` (what an admin registered, `registry.rs`), and
 //! the pub/sub channel `<prefix>:offers`.
 
 use crate::domain::{BranchId, CustomerId, ManagerId, Product, RegionId};
@@ -88,6 +92,8 @@ const PARTS: &[&str] = &[
     "retire",
     "outlog",
     "exported",
+    "qage",
+    "retry_scan",
 ];
 const OFFERS_CHANNEL: &str = "offers";
 
@@ -134,6 +140,17 @@ impl Keys {
     /// Manager → the shards it works in (JSON).
     pub fn directory(&self) -> String {
         format!("{}:directory:managers", self.prefix)
+    }
+
+    /// Registered regions (region → display name). Both registry keys share
+    /// one hash tag, so they are read in one pipeline on a cluster too.
+    pub fn registry_regions(&self) -> String {
+        format!("{}:{{registry}}:regions", self.prefix)
+    }
+
+    /// Registered branches (branch → its region).
+    pub fn registry_branches(&self) -> String {
+        format!("{}:{{registry}}:branches", self.prefix)
     }
 
     /// Every region that has seen a lead or a manager.
@@ -259,6 +276,13 @@ impl ShardKeys {
     }
     pub fn qcount(&self) -> String {
         self.key(&["qcount"])
+    }
+    /// The age index of a priority queue (`pool(..)` or `personal_queue(..)`).
+    pub fn queue_age(&self, queue: &str) -> String {
+        let rest = queue
+            .strip_prefix(&format!("{}:", self.anchor))
+            .unwrap_or(queue);
+        format!("{}:qage:{rest}", self.anchor)
     }
     /// The customer's record: open lead, compliance memory, recent contacts.
     pub fn customer_record(&self, c: &str) -> String {

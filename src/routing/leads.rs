@@ -10,8 +10,8 @@ struct LeadArg<'a> {
     lead: &'a LeadId,
 }
 
-/// `get_lead.lua`'s reply: interactions and events are the JSON documents
-/// stored by Rust (`StoredInteraction`) and by `audit.lua` (`AuditEvent`).
+/// `get_lead.lua`'s reply: interactions as stored by Rust (`record.rs`) and
+/// events as the JSON documents `audit.lua` stored (`AuditEvent`).
 #[derive(Deserialize)]
 struct Raw {
     lead: LeadView,
@@ -42,7 +42,11 @@ impl Router {
         Ok(LeadRecord {
             lead: raw.lead,
             region,
-            interactions: decode::<StoredInteraction>(&raw.interactions)?,
+            interactions: raw
+                .interactions
+                .iter()
+                .map(|r| super::record::decode(r))
+                .collect::<Result<Vec<StoredInteraction>, _>>()?,
             history: decode::<AuditEvent>(&raw.history)?,
         })
     }

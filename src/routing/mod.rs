@@ -26,7 +26,9 @@ mod managers;
 pub mod offers;
 pub mod outbox;
 mod outcomes;
+mod record;
 mod referrals;
+pub mod registry;
 mod remote;
 pub mod script;
 mod stats;
@@ -39,6 +41,7 @@ pub use conn::{RedisConn, RedisTarget};
 pub use error::RoutingError;
 pub use keys::Keys;
 pub use outcomes::OutcomeRecord;
+pub use registry::{RegisteredRegion, Registry};
 pub use script::{ScriptError, ScriptErrorCode};
 pub use types::*;
 
@@ -57,6 +60,8 @@ pub struct Router {
     /// Tests only: the scripts take `now` from `clock` instead of Redis.
     test_clock: bool,
     noted_regions: Arc<Mutex<HashSet<RegionId>>>,
+    /// This replica's copy of the registered regions and branches.
+    registry: Arc<registry::RegistryCache>,
 }
 
 impl Router {
@@ -85,6 +90,7 @@ impl Router {
             clock,
             test_clock,
             noted_regions: Arc::default(),
+            registry: Arc::default(),
         }
     }
 

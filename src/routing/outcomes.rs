@@ -89,6 +89,11 @@ fn stream_id(id: &str) -> Result<(u64, u64), RoutingError> {
         .ok_or_else(|| RoutingError::Protocol(format!("{id:?} is not an outcome-log cursor")))
 }
 
+/// The outcome log's `interactions` field: a JSON array of stored records.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+struct Interactions(#[serde(deserialize_with = "super::record::list")] Vec<StoredInteraction>);
+
 fn record(region: &RegionId, e: &StreamId) -> Result<OutcomeRecord, RoutingError> {
     fn field<T: serde::de::DeserializeOwned>(e: &StreamId, name: &str) -> Result<T, RoutingError> {
         let raw: String = e
@@ -102,7 +107,7 @@ fn record(region: &RegionId, e: &StreamId) -> Result<OutcomeRecord, RoutingError
         cursor: e.id.clone(),
         lead: field(e, "fields")?,
         history: field(e, "history")?,
-        interactions: field(e, "interactions")?,
+        interactions: field::<Interactions>(e, "interactions")?.0,
     })
 }
 

@@ -1,4 +1,4 @@
-//! The deadline sweeper: runs due deadlines of every region. Safe to run in
+//! The deadline sweeper: runs due deadlines of every registered region. Safe to run in
 //! every replica at once (each due entry is handled by one atomic script).
 
 use super::{Actor, Router, RoutingError, SweepReport};
@@ -12,23 +12,43 @@ struct Limit {
     limit: u32,
 }
 
+/// A sweep call's reply: how many items it handled, and whether more may be
+/// due now (it stopped on its count or its time budget, `lua/includes/sweep.lua`).
 #[derive(Deserialize)]
 struct Done {
     done: u64,
+    more: bool,
 }
 
+/// Due items handled per script call at most (each call also stops on a time
+/// budget). A sweep loops over such calls up to its limit, so no single call
+/// blocks Redis for long however much falls due at once (tests/scale.rs).
+const SWEEP_STEP: u32 = 25;
+
 impl Router {
-    /// Runs every kind of due deadline of one region, up to `limit` each.
+    /// Runs every kind of due deadline of one region, up to `limit` each,
+    /// in calls of at most [`SWEEP_STEP`] items.
     pub async fn sweep_region(
         &self,
         region: &RegionId,
         limit: u32,
     ) -> Result<SweepReport, RoutingError> {
         let s = &self.scripts;
-        let args = &Limit { limit };
         let run = |script| async move {
-            let d: Done = self.invoke(script, region, &Actor::Sweeper, args).await?;
-            Ok::<u64, RoutingError>(d.done)
+            let mut total = 0u64;
+            loop {
+                let step = u64::from(SWEEP_STEP).min(u64::from(limit).saturating_sub(total));
+                if step == 0 {
+                    break;
+                }
+                let args = Limit { limit: step as u32 };
+                let d: Done = self.invoke(script, region, &Actor::Sweeper, &args).await?;
+                total += d.done;
+                if !d.more {
+                    break;
+                }
+            }
+            Ok::<u64, RoutingError>(total)
         };
         Ok(SweepReport {
             offers_timed_out: run(&s.sweep_offers).await?,
@@ -63,7 +83,7 @@ pub async fn run(
         if shutdown.is_cancelled() {
             break;
         }
-        match router.regions().await {
+        match router.registered_regions().await {
             Ok(regions) => {
                 for region in regions {
                     match router.sweep_region(&region, batch).await {

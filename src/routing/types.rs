@@ -74,7 +74,7 @@ pub struct IngestOutcome {
     pub state: LeadState,
     /// On a replay: the interaction's record as the first call stored it
     /// (its answer); `None` if later calls folded it out of the lead's list.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::record::optional")]
     pub recorded: Option<StoredInteraction>,
 }
 
@@ -322,6 +322,11 @@ pub(crate) struct ShardStats {
     pub queues: Vec<QueueStat>,
     #[serde(deserialize_with = "lua_list")]
     pub managers: Vec<ManagerLoad>,
+    /// The next page (absent once the shard is done).
+    #[serde(default)]
+    pub next_phase: Option<super::stats::StatsPhase>,
+    #[serde(default)]
+    pub next_scan: Option<String>,
 }
 
 /// What a sweep pass did, per deadline kind.

@@ -5,7 +5,7 @@ use super::{Funnel, FunnelError};
 use crate::domain::*;
 use crate::routing::{
     AuditEvent, Completion, CustomerState, LeadRecord, Lease, LeaseRef, Moved, MyWork, OfferRef,
-    Page, QueueStats, WatchList,
+    Page, QueueStats, RegisteredRegion, Registry, RoutingError, WatchList,
 };
 use std::time::Duration;
 
@@ -110,10 +110,73 @@ impl Funnel {
             .await?)
     }
 
-    /// Registers or updates a manager; answers it as stored.
+    /// Registers or updates a manager; answers it as stored. Its region,
+    /// the regions it serves and its branch must be registered.
     pub async fn upsert_manager(&self, m: &Manager) -> Result<Manager> {
+        let registered = |r: &crate::routing::Registry| {
+            m.shards().iter().all(|s| r.has_region(s))
+                && m.branch
+                    .as_ref()
+                    .is_none_or(|b| r.region_of(b) == Some(&m.region))
+        };
+        let registry = self.router.registry_knowing(registered).await?;
+        for r in m.shards() {
+            if !registry.has_region(&r) {
+                let field = if r == m.region {
+                    "manager.region_id"
+                } else {
+                    "manager.served_region_ids"
+                };
+                return Err(
+                    DomainError::new(field, format!("region {r} is not registered")).into(),
+                );
+            }
+        }
+        if let Some(b) = &m.branch {
+            if registry.region_of(b) != Some(&m.region) {
+                return Err(DomainError::new(
+                    "manager.branch_id",
+                    format!("branch {b} is not registered in region {}", m.region),
+                )
+                .into());
+            }
+        }
         self.router.upsert_manager(m).await?;
         Ok(self.router.get_manager(&m.id).await?)
+    }
+
+    /// Registers a region (named `display_name`, or its id) and answers it.
+    pub async fn register_region(
+        &self,
+        r: &RegionId,
+        display_name: &str,
+    ) -> Result<RegisteredRegion> {
+        let name = if display_name.is_empty() {
+            r.as_str()
+        } else {
+            display_name
+        };
+        self.router.register_region(r, name).await?;
+        self.registered(r).await
+    }
+
+    /// Registers a branch of a registered region and answers the region.
+    pub async fn register_branch(&self, r: &RegionId, b: &BranchId) -> Result<RegisteredRegion> {
+        self.router.register_branch(r, b).await?;
+        self.registered(r).await
+    }
+
+    /// Every registered region.
+    pub async fn regions(&self) -> Result<Registry> {
+        Ok(self.router.read_registry().await?)
+    }
+
+    async fn registered(&self, r: &RegionId) -> Result<RegisteredRegion> {
+        let mut registry = self.router.read_registry().await?;
+        registry
+            .regions
+            .remove(r)
+            .ok_or_else(|| FunnelError::Routing(RoutingError::NotFound(format!("region {r}"))))
     }
 
     pub async fn set_availability(&self, m: &ManagerId, available: bool) -> Result<Manager> {

@@ -76,6 +76,8 @@ pub struct FunnelOptions {
     /// Personal data masked before anything is stored, scored or logged.
     pub masker: pii::Masker,
     pub limits: limits::Limits,
+    /// Where an interaction for an unregistered region goes (unset: refused).
+    pub default_region: Option<RegionId>,
 }
 
 /// Scoring + policy + routing, shared by every handler.
@@ -90,6 +92,7 @@ pub struct Funnel {
     closed_readable_for: Duration,
     masker: pii::Masker,
     limits: limits::Limits,
+    default_region: Option<RegionId>,
 }
 
 impl Funnel {
@@ -114,6 +117,7 @@ impl Funnel {
             closed_readable_for: opts.closed_readable_for,
             masker: opts.masker,
             limits: opts.limits,
+            default_region: opts.default_region,
         }
     }
 
@@ -154,6 +158,10 @@ impl Funnel {
         let mut admitted = Vec::with_capacity(interactions.len());
         for (n, mut i) in interactions.into_iter().enumerate() {
             results.push(None);
+            if let Err(e) = self.admit_place(&mut i).await {
+                results[n] = Some(Err(e));
+                continue;
+            }
             match self.limits.admit(&mut i) {
                 Ok(cut) => {
                     let masked = self.masker.mask_interaction(&mut i);
@@ -198,6 +206,41 @@ impl Funnel {
             .into_iter()
             .map(|r| r.expect("every item answered"))
             .collect())
+    }
+
+    /// The interaction's region and branch against the registry: a branch
+    /// registered in the region named passes; an unregistered region goes to
+    /// the default region when one is configured (the branch kept), or is
+    /// refused; an unregistered branch of a registered region is refused.
+    async fn admit_place(&self, i: &mut Interaction) -> Result<(), FunnelError> {
+        let (region, branch) = (i.region_id.clone(), i.branch_id.clone());
+        let registry = self
+            .router
+            .registry_knowing(|r| r.region_of(&branch) == Some(&region))
+            .await?;
+        if registry.region_of(&branch) == Some(&region) {
+            return Ok(());
+        }
+        if registry.has_region(&region) {
+            return Err(DomainError::new(
+                "interaction.branch_id",
+                format!("branch {branch} is not registered in region {region}"),
+            )
+            .into());
+        }
+        match &self.default_region {
+            Some(d) => {
+                tracing::warn!(%region, default = %d, "unregistered region: routed to the default region");
+                self.metrics.region_defaulted.inc();
+                i.region_id = d.clone();
+                Ok(())
+            }
+            None => Err(DomainError::new(
+                "interaction.region_id",
+                format!("region {region} is not registered"),
+            )
+            .into()),
+        }
     }
 
     /// A manager's free text (note, reason) within its limit, with personal

@@ -41,6 +41,8 @@ pub struct Metrics {
     pub scoring_rejected: IntCounter,
     /// Texts in which personal data was masked.
     pub pii_masked: IntCounter,
+    /// Interactions for an unregistered region sent to the default region.
+    pub region_defaulted: IntCounter,
     /// Per scoring batch: queue wait (longest), tokenize, models, reasons, total.
     pub scoring_batch_seconds: HistogramVec,
     pub scoring_batch_size: Histogram,
@@ -138,6 +140,11 @@ impl Metrics {
             "Texts (turns, notes, reasons) in which personal data was masked before use",
         )
         .expect("metric");
+        let region_defaulted = IntCounter::new(
+            "funnel_region_defaulted_total",
+            "Interactions naming an unregistered region, routed to registry.default_region",
+        )
+        .expect("metric");
         let scoring_batch_seconds = HistogramVec::new(
             HistogramOpts::new(
                 "funnel_scoring_batch_duration_seconds",
@@ -223,6 +230,7 @@ impl Metrics {
             Box::new(leads_retired.clone()),
             Box::new(scoring_rejected.clone()),
             Box::new(pii_masked.clone()),
+            Box::new(region_defaulted.clone()),
         ] {
             registry.register(c).expect("register metric");
         }
@@ -240,6 +248,7 @@ impl Metrics {
             leads_retired,
             scoring_rejected,
             pii_masked,
+            region_defaulted,
             scoring_batch_seconds,
             scoring_batch_size,
             http_requests,

@@ -48,6 +48,7 @@ impl Stack {
             sweep_interval: Duration::from_millis(100),
             watch_poll: Duration::from_millis(200),
             log_filter: "warn".into(),
+            registry: common::sample_registry(),
             ..Config::default()
         };
         config.routing.key_prefix = common::unique_prefix("cli");
@@ -57,6 +58,14 @@ impl Stack {
             tokens,
             dir,
         }
+    }
+
+    /// The server's gRPC address and its metrics port.
+    pub fn endpoint(&self) -> String {
+        self.server.endpoint()
+    }
+    pub fn metrics(&self) -> std::net::SocketAddr {
+        self.server.metrics
     }
 
     /// `funnel <args>` as `who`, with the address and token from the

@@ -29,3 +29,23 @@ pub mod browser;
 pub mod scenario;
 pub mod stack;
 pub mod web;
+
+/// A registry of every region and branch of the shipped sample calls (the
+/// ones the tests send), for a test server's configuration.
+pub fn sample_registry() -> funnel::config::RegistryConfig {
+    let calls = funnel::client::read_interactions(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/holdout_sample.jsonl"),
+    )
+    .expect("the sample calls");
+    funnel::dev::sample::registry_of(&calls)
+}
+
+/// The same, as the `[registry.regions]` table of a TOML configuration.
+pub fn sample_registry_toml() -> String {
+    let mut out = String::from("[registry.regions]\n");
+    for (region, branches) in sample_registry().regions {
+        let quoted: Vec<String> = branches.iter().map(|b| format!("\"{b}\"")).collect();
+        out.push_str(&format!("{region} = [{}]\n", quoted.join(", ")));
+    }
+    out
+}

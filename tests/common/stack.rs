@@ -59,6 +59,7 @@ impl Stack {
             stats_interval: Duration::from_millis(500),
             redis_timeout: Duration::from_secs(1),
             log_filter: "warn".into(),
+            registry: super::sample_registry(),
             ..Config::default()
         };
         config.routing.key_prefix = prefix.clone();
@@ -156,20 +157,29 @@ pub async fn try_submit(
 }
 
 /// Sample calls of one branch (the shipped held-out sample), with fresh ids
-/// so each test has its own leads.
+/// so each test has its own leads. The 3 MB sample is parsed once per test
+/// binary: a paced test that asks for calls mid-run must not stall on it.
 pub fn calls_of(branch: &str, n: usize, tag: &str) -> Vec<pb::Interaction> {
-    read_interactions(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/holdout_sample.jsonl"),
-    )
-    .unwrap()
-    .into_iter()
-    .filter(|c| c.branch_id.as_str() == branch)
-    .take(n)
-    .map(|c| {
-        let mut p = interaction_to_pb(&c);
-        p.interaction_id = format!("{}-{tag}", p.interaction_id);
-        p.customer_id = format!("{}-{tag}", p.customer_id);
-        p
-    })
-    .collect()
+    static SAMPLE: std::sync::OnceLock<Vec<pb::Interaction>> = std::sync::OnceLock::new();
+    SAMPLE
+        .get_or_init(|| {
+            read_interactions(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("models/holdout_sample.jsonl"),
+            )
+            .unwrap()
+            .iter()
+            .map(interaction_to_pb)
+            .collect()
+        })
+        .iter()
+        .filter(|c| c.branch_id == branch)
+        .take(n)
+        .map(|c| {
+            let mut p = c.clone();
+            p.interaction_id = format!("{}-{tag}", p.interaction_id);
+            p.customer_id = format!("{}-{tag}", p.customer_id);
+            p
+        })
+        .collect()
 }

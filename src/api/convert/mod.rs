@@ -124,6 +124,23 @@ pub fn region_id(raw: &str, field: &str) -> Result<RegionId, ApiError> {
     required_id(raw, field, RegionId::parse)
 }
 
+pub fn branch_id(raw: &str, field: &str) -> Result<BranchId, ApiError> {
+    required_id(raw, field, BranchId::parse)
+}
+
+/// A registered region as answered.
+pub fn region_to_pb(r: &RegionId, reg: &crate::routing::RegisteredRegion) -> pb::Region {
+    let crate::routing::RegisteredRegion {
+        display_name,
+        branches,
+    } = reg;
+    pb::Region {
+        region_id: r.to_string(),
+        display_name: display_name.clone(),
+        branch_ids: branches.iter().map(|b| b.to_string()).collect(),
+    }
+}
+
 pub fn remote_outcome_to_pb(o: RemoteOutcome) -> pb::Outcome {
     match o {
         RemoteOutcome::Converted => pb::Outcome::Converted,

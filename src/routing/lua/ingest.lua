@@ -34,7 +34,7 @@ if seen then
   local folded = tonumber(redis.call('HGET', lead_key(id), 'interactions_folded')) or 0
   local at = (tonumber(rec.seq) or 0) - folded - 1
   local record = at >= 0 and redis.call('LINDEX', k(KEY.ix, id), at)
-  if record then res = string.sub(res, 1, -2) .. ',"recorded":' .. record .. '}' end
+  if record then res = string.sub(res, 1, -2) .. ',"recorded":' .. record_json(record) .. '}' end
   return ok_encoded(res)
 end
 

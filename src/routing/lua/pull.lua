@@ -71,6 +71,7 @@ for i = 1, #heads do
   else
     local bucket = v.bucket or ''
     redis.call('ZREM', from, id)
+    redis.call('ZREM', age_index(from), id)
     redis.call('HINCRBY', k(KEY.qcount), from .. '|' .. bucket, -1)
     local lease_id = tostring(redis.call('INCR', k(KEY.seq, KEY.lease)))
     local expires = NOW + ARG.lease_ms

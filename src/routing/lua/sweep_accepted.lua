@@ -20,5 +20,6 @@ for _, id in ipairs(due(k(KEY.dl, KEY.accepted))) do
     enqueue_remote(id, 'acceptance_expired', 'no outcome from ' .. m .. ' in time', '')
   end
   done = done + 1
+  if spent() then break end
 end
-return ok({done = done})
+return swept(done)

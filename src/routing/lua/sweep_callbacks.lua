@@ -28,5 +28,6 @@ for _, id in ipairs(due(k(KEY.callback))) do
     redis.call('ZADD', index, NOW, id)
   end
   done = done + 1
+  if spent() then break end
 end
-return ok({done = done})
+return swept(done)

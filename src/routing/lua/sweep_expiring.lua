@@ -1,5 +1,6 @@
 --- @include "prelude"
 --- @include "audit"
+--- @include "sweep"
 -- Offers about to time out: one `offer_expiring` audit event per offer (the
 -- `referral.expiring` webhook) once its accept deadline is within
 -- CFG.offer_warn_ms. The cursor (`expiring`: a deadline; every offer due
@@ -9,7 +10,8 @@
 -- new offer id and is warned again). Offers due at the cursor itself are
 -- read again (paged), so many offers with one deadline are all warned.
 -- args: limit (warnings per pass; at most 10 × limit offers are read)
-if CFG.offer_warn_ms <= 0 then return ok({done = 0}) end
+if CFG.offer_warn_ms <= 0 then return ok({done = 0, more = false}) end
+sweep_start()
 local cursor = k(KEY.expiring)
 local from = math.max(tonumber(redis.call('GET', cursor)) or 0, NOW)
 local upto = NOW + CFG.offer_warn_ms
@@ -28,11 +30,13 @@ while true do
         'accept deadline in ' .. math.ceil((at - NOW) / 1000) .. ' s', l[4])
       done = done + 1
     end
+    if spent() then break end
   end
+  if OUT_OF_TIME then break end
   -- The whole window seen: the next pass starts at its end.
   if #page / 2 < ARG.limit then last = upto; break end
   if done >= ARG.limit or seen >= 10 * ARG.limit then break end
   offset = offset + ARG.limit
 end
 redis.call('SET', cursor, string.format('%.0f', last))
-return ok({done = done})
+return swept(done)

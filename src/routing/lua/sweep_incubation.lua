@@ -19,5 +19,6 @@ for _, id in ipairs(due(k(KEY.incubation))) do
     audit(id, 'review_due', 'incubating', 'incubating', 'due for re-engagement')
   end
   done = done + 1
+  if spent() then break end
 end
-return ok({done = done})
+return swept(done)

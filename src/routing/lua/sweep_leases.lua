@@ -19,5 +19,6 @@ for _, id in ipairs(due(k(KEY.dl, KEY.lease))) do
       personal and l[1] or '')
   end
   done = done + 1
+  if spent() then break end
 end
-return ok({done = done})
+return swept(done)

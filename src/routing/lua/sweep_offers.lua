@@ -12,5 +12,6 @@ for _, id in ipairs(due(k(KEY.dl, KEY.offer))) do
   offer_next(id, 'reoffered', 'offer to ' .. tostring(l[1]) .. ' timed out')
   retry_unassigned(l[2])
   done = done + 1
+  if spent() then break end
 end
-return ok({done = done})
+return swept(done)

@@ -14,14 +14,17 @@ for _, id in ipairs(due(k(KEY.retire))) do
   if #flat > 0 then
     local fields = {}
     for i = 1, #flat, 2 do fields[flat[i]] = flat[i + 1] end
-    -- History events and interaction records are JSON already: joined, not re-encoded.
+    -- History events are JSON and interaction records text: joined, not re-encoded.
+    local records = redis.call('LRANGE', ix, 0, -1)
+    for i, r in ipairs(records) do records[i] = record_json(r) end
     redis.call('XADD', k(KEY.outlog), '*', 'lead', id, 'fields', cjson.encode(fields),
       'history', '[' .. table.concat(redis.call('LRANGE', hist, 0, -1), ',') .. ']',
-      'interactions', '[' .. table.concat(redis.call('LRANGE', ix, 0, -1), ',') .. ']')
+      'interactions', '[' .. table.concat(records, ',') .. ']')
   end
   redis.call('DEL', lk, hist, ix, k(KEY.tried, id), k(KEY.offered, id), k(KEY.done, id))
   redis.call('ZREM', k(KEY.retire), id)
   done = done + 1
+  if spent() then break end
 end
 -- Stream ids are "<ms>-<seq>" on Redis's own clock (not NOW, which a test
 -- or a skewed caller may move).
@@ -36,4 +39,4 @@ if ms and (tonumber(ms) > keep_from[1] or (tonumber(ms) == keep_from[1] and tonu
   keep_from = {tonumber(ms), tonumber(seq) + 1}
 end
 redis.call('XTRIM', k(KEY.outlog), 'MINID', string.format('%d-%d', keep_from[1], keep_from[2]))
-return ok({done = done})
+return swept(done)

@@ -10,5 +10,6 @@ local done = 0
 for _, id in ipairs(due(k(KEY.dl, KEY.unassigned))) do
   enqueue_remote(id, 'backflow', 'no offline manager within the wait')
   done = done + 1
+  if spent() then break end
 end
-return ok({done = done})
+return swept(done)

@@ -9,6 +9,17 @@ local function priority(score, queued_at)
   return (100 - tonumber(score)) * 1e13 + queued_at
 end
 
+-- Priority queues (the remote pool per product, a manager's own queue) are
+-- ordered by score first: each has an age index beside it, `qage:<queue>`
+-- (lead -> queued_at), so its oldest lead is one ZRANGE away (queue_stats).
+-- (`P`, the shard, is known only inside a call: nothing here is precomputed.)
+local function age_index(place)
+  local rest = string.sub(place, #P + 2)
+  local head = string.match(rest, '^([^:]+):')
+  if head == KEY.pool or head == KEY.mq then return k(KEY.qage) .. ':' .. rest end
+  return nil
+end
+
 -- BUCKET and UNPLACED (prelude.lua): what this call knows of a lead's place.
 
 -- Leaving a place also ends what was said about the lead there: that no
@@ -23,6 +34,8 @@ local function leave_place(id)
   BUCKET[id] = f[3] or ''
   if f[1] and f[1] ~= '' and redis.call('ZREM', f[1], id) == 1 then
     redis.call('HINCRBY', k(KEY.qcount), f[1] .. '|' .. BUCKET[id], -1)
+    local age = age_index(f[1])
+    if age then redis.call('ZREM', age, id) end
   end
   if f[2] and f[2] ~= '' then redis.call('ZREM', f[2], id) end
   if f[4] and f[4] ~= '' then
@@ -42,6 +55,8 @@ local function enter_place(id, place, score, deadline_key, due, fields)
   if redis.call('ZADD', place, score, id) == 1 then
     local bucket = BUCKET[id] or redis.call('HGET', lead_key(id), 'bucket') or ''
     redis.call('HINCRBY', k(KEY.qcount), place .. '|' .. bucket, 1)
+    local age = age_index(place)
+    if age then redis.call('ZADD', age, NOW, id) end
   end
   if deadline_key then
     redis.call('ZADD', deadline_key, due, id)

@@ -75,6 +75,13 @@ local function fail(code, msg)
   return cjson.encode({err = code, msg = msg})
 end
 local function ok(reply) return cjson.encode({ok = reply}) end
+
+-- A stored interaction record as a JSON value: records are `z1.<base64>`
+-- text (routing/record.rs), quoted as a string; older ones are JSON objects.
+local function record_json(record)
+  if string.sub(record, 1, 1) == '{' then return record end
+  return '"' .. record .. '"'
+end
 -- The same, for a reply already encoded (encoded once, also stored).
 local function ok_encoded(json) return '{"ok":' .. json .. '}' end
 
