@@ -45,6 +45,15 @@ fi
 # Determinism: one thread everywhere, fixed hash seed.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 VECLIB_MAXIMUM_THREADS=1 NUMEXPR_NUM_THREADS=1
 export TOKENIZERS_PARALLELISM=false RAYON_NUM_THREADS=1 PYTHONHASHSEED=0
+# One set of kernels on every x86-64 machine: OpenBLAS picks its kernels by
+# CPU (SkylakeX on some AVX-512 machines, Haswell on others), and they round
+# differently, so the models were byte-identical only on the machine kind
+# that made them. Haswell kernels (AVX2) run on every machine we use; numpy
+# is kept off its AVX-512 paths for the same reason.
+if [ "$(uname -m)" = x86_64 ]; then
+  grep -qw avx2 /proc/cpuinfo || { echo "training/run.sh: needs a CPU with AVX2 (pinned OpenBLAS kernels)" >&2; exit 1; }
+  export OPENBLAS_CORETYPE=Haswell NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
+fi
 export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
 
 start=$(date +%s)
