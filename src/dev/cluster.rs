@@ -16,7 +16,8 @@ pub struct RedisCluster {
 impl RedisCluster {
     /// `primaries` (at least 3, as `redis-cli --cluster create` demands),
     /// each with `replicas` replicas; returns once every node reports
-    /// `cluster_state:ok` and sees every replica.
+    /// `cluster_state:ok` and sees every replica, and every replica has
+    /// synced with its primary.
     pub fn start(
         primaries: usize,
         replicas: usize,
@@ -30,6 +31,10 @@ impl RedisCluster {
             "nodes.conf",
             "--cluster-node-timeout",
             "5000",
+            // A replica's first full sync starts at once (the default waits
+            // 5 s for more replicas to share one transfer).
+            "--repl-diskless-sync-delay",
+            "0",
         ]);
         let nodes = (0..primaries * (1 + replicas))
             .map(|_| RedisNode::start(&options))
@@ -47,7 +52,12 @@ impl RedisCluster {
         let cluster = Self { nodes };
         let start = Instant::now();
         let want = primaries * replicas;
-        while !(cluster.is_ok() && cluster.nodes.iter().all(|n| n.replicas_seen() == want)) {
+        // A replica that never finished its first sync does not stand for
+        // election when its primary dies: wait for every link to be up.
+        while !(cluster.is_ok()
+            && cluster.nodes.iter().all(|n| n.replicas_seen() == want)
+            && cluster.nodes.iter().all(RedisNode::synced))
+        {
             anyhow::ensure!(
                 start.elapsed() < Duration::from_secs(30),
                 "cluster did not become ok"
@@ -71,6 +81,12 @@ impl RedisCluster {
 }
 
 impl RedisNode {
+    /// A primary, or a replica whose link to its primary is up.
+    fn synced(&self) -> bool {
+        let info = self.cli(&["INFO", "replication"]);
+        info.contains("role:master") || info.contains("master_link_status:up")
+    }
+
     /// How many replicas this node's `CLUSTER NODES` lists.
     fn replicas_seen(&self) -> usize {
         let nodes = self.cli(&["CLUSTER", "NODES"]);
