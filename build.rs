@@ -6,6 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/funnel/v1/intake.proto",
         "proto/funnel/v1/remote_desk.proto",
         "proto/funnel/v1/referrals.proto",
+        "proto/funnel/v1/cockpit.proto",
         "proto/funnel/v1/admin.proto",
     ];
     let fds = protox::compile(files, ["proto"])?;

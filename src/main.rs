@@ -45,6 +45,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Manager(command) => block_on(cli::manager::run(command)),
         Command::Region(command) => block_on(cli::region::run(command)),
         Command::Stats(args) => block_on(cli::stats::run(args)),
+        Command::Report(args) => block_on(cli::report::run(args)),
         Command::ExportOutcomes(args) => block_on(cli::export::run(args)),
         Command::Model(args) => block_on(cli::model::run(args)),
     }

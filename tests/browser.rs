@@ -1,7 +1,8 @@
 //! The workbench in headless Chromium, as managers use it: a remote manager
 //! pulls, reads a lead and records each outcome; a branch manager sees a
 //! referral appear live, declines it and the next manager gets it; a
-//! double-submitted outcome acts once. Every test checks Redis's state
+//! double-submitted outcome acts once; operations read the cockpit, whose
+//! numbers are the admin RPC's. Every test checks Redis's state
 //! through the admin API and saves screenshots in `docs/screenshots/`.
 
 mod common;
@@ -299,6 +300,184 @@ async fn a_double_submitted_outcome_acts_once_in_the_browser() {
         .await,
         Value::from(0)
     );
+    b.stop().await;
+    s.assert_sound().await;
+}
+
+/// A stage's number as the cockpit shows it.
+async fn shown(b: &Browser, stage: &str) -> u64 {
+    let v = b
+        .js(
+            &format!("return document.getElementById('stage-{stage}').dataset.value"),
+            vec![],
+        )
+        .await;
+    v.as_str().unwrap().parse().unwrap()
+}
+
+async fn funnel_report(
+    admin: &Clients,
+    group_by: pb::FunnelGrouping,
+) -> pb::GetFunnelReportResponse {
+    admin
+        .admin
+        .clone()
+        .get_funnel_report(pb::GetFunnelReportRequest {
+            group_by: group_by as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cockpit_shows_what_the_admin_rpc_counts() {
+    let mut s = Stack::start(&common::single().url(), 1, |_| {});
+    s.setup_managers("north", "north-bj-haidian").await;
+    let robot = s.as_(ROBOT).await;
+    let admin = s.as_(ADMIN).await;
+    // Demo traffic: calls of one branch, some pulled and closed, an offer accepted.
+    for c in calls_of("north-bj-haidian", 80, "cockpit") {
+        submit(&robot, c).await;
+    }
+    let mut r1 = s.as_(R1).await.desk;
+    let leases = r1
+        .pull_leads(pb::PullLeadsRequest {
+            max_leads: 3,
+            lease_seconds: Some(600),
+            request_id: "cockpit-b".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .leads;
+    assert_eq!(leases.len(), 3);
+    r1.complete_lead(pb::CompleteLeadRequest {
+        lead_id: leases[0].lead.as_ref().unwrap().lead_id.clone(),
+        lease_id: leases[0].lease_id.clone(),
+        outcome: pb::Outcome::Converted as i32,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let o1 = s.as_(O1).await.referrals;
+    let offered = o1
+        .clone()
+        .list_my_referrals(pb::ListMyReferralsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .offered;
+    let first = offered.first().expect("o1 was offered a lead");
+    o1.clone()
+        .accept_referral(pb::AcceptReferralRequest {
+            lead_id: first.lead.as_ref().unwrap().lead_id.clone(),
+            offer_id: first.offer_id.clone(),
+        })
+        .await
+        .unwrap();
+
+    let base = format!("http://{}", s.servers[0].web.unwrap());
+    let b = Browser::start().await;
+    b.sign_in(&base, &s.tokens[ADMIN], "/cockpit").await;
+    b.until("return !!document.getElementById('stage-ingested')")
+        .await;
+    let rpc = funnel_report(&admin, pb::FunnelGrouping::Region).await;
+    let t = rpc.total.unwrap().counts.unwrap();
+    for (stage, want) in [
+        ("ingested", t.ingested),
+        ("high", t.bucket_high),
+        ("medium", t.bucket_medium),
+        ("sales", t.route_referral + t.route_remote),
+        ("offered", t.offered),
+        ("leased", t.leased),
+        ("touched", t.touched),
+        ("accepted", t.accepted),
+        ("converted", t.converted),
+    ] {
+        assert_eq!(shown(&b, stage).await, want, "stage {stage}");
+    }
+    assert_eq!((t.leased, t.accepted, t.converted), (3, 1, 1));
+
+    // Per manager, as the RPC groups it; sorted by a click on a heading.
+    b.js(
+        "document.getElementById('group').value = 'manager'; return true",
+        vec![],
+    )
+    .await;
+    b.click("#refresh").await;
+    b.until("return !!document.querySelector(\"#groups tr[data-group='r1']\")")
+        .await;
+    let by_manager = funnel_report(&admin, pb::FunnelGrouping::Manager).await;
+    for row in &by_manager.rows {
+        let c = row.counts.as_ref().unwrap();
+        let cells = b
+            .js(
+                "const r = document.querySelector(`#groups tr[data-group='${arguments[0]}']`); \
+                 return ['offered', 'accepted', 'leased', 'converted'] \
+                   .map(k => Number(r.querySelector(`td[data-col='${k}']`).textContent));",
+                vec![json!(row.group)],
+            )
+            .await;
+        let cells: Vec<u64> = serde_json::from_value(cells).unwrap();
+        assert_eq!(
+            cells,
+            vec![c.offered, c.accepted, c.leased, c.converted],
+            "manager {}",
+            row.group
+        );
+    }
+    b.click("#groups th[data-sort='leased']").await;
+    b.until("return document.querySelector('#groups tr[data-group]').dataset.group === 'r1'")
+        .await;
+
+    // Stuck work: the two open leases, one opened to its trail and transcript.
+    b.click("#list-tabs button[data-list='leases']").await;
+    b.until("return document.querySelectorAll('#stuck li[data-lead]').length === 2")
+        .await;
+    b.click("#stuck li[data-lead] .open-lead").await;
+    b.until(
+        "return document.querySelectorAll('#lead .turn.customer').length > 0 \
+         && document.querySelectorAll('#audit tr[data-action=\"leased\"]').length > 0",
+    )
+    .await;
+    b.js("window.scrollTo(0, 0); return true", vec![]).await;
+    b.screenshot("cockpit").await;
+
+    // It refreshes by itself: new calls show within one refresh.
+    let before = shown(&b, "ingested").await;
+    for c in calls_of("north-bj-haidian", 90, "cockpit2")
+        .into_iter()
+        .skip(80)
+    {
+        submit(&robot, c).await;
+    }
+    let now = funnel_report(&admin, pb::FunnelGrouping::Region)
+        .await
+        .total
+        .unwrap()
+        .counts
+        .unwrap()
+        .ingested;
+    assert!(now > before);
+    // One refresh is 15 s; `until` waits 15 s at most, so two rounds.
+    let t0 = Instant::now();
+    while shown(&b, "ingested").await != now {
+        assert!(t0.elapsed() < Duration::from_secs(40), "not refreshed");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // Other roles are sent to their own desk; the API refuses them.
+    let (status, _) = call(
+        s.servers[0].web.unwrap(),
+        "GET",
+        "/api/admin/funnel",
+        Some(&s.tokens[R1]),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
     b.stop().await;
     s.assert_sound().await;
 }

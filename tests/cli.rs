@@ -296,6 +296,26 @@ fn submitted_leads_are_worked_and_audited_from_the_command_line() {
         row("r-cli")[1..],
         ["remote", "east", held.as_str(), "0", "yes"]
     );
+
+    // The funnel report: the one region is the whole; r-cli's leases.
+    let out = s.ok(ADMIN, &["report"]);
+    let rows: Vec<Vec<&str>> = out.lines().map(cells).collect();
+    let of = |first: &str| {
+        rows.iter()
+            .find(|c| c.first() == Some(&first))
+            .unwrap_or_else(|| panic!("no {first} in:\n{out}"))
+    };
+    assert_eq!(of("east")[1..], of("total")[1..], "{out}");
+    let out = s.ok(ADMIN, &["report", "--by", "manager"]);
+    let leased = out
+        .lines()
+        .map(cells)
+        .find(|c| c.first() == Some(&"r-cli"))
+        .unwrap_or_else(|| panic!("no r-cli in:\n{out}"))[8]
+        .to_string();
+    assert!(leased.parse::<u64>().unwrap() >= 1, "{out}");
+    let err = s.fails(ADMIN, &["report", "--by", "desk"]);
+    assert!(err.contains("--by"), "{err}");
 }
 
 /// The JSON lines of a loadgen run, one per phase.

@@ -111,9 +111,11 @@ fn watch_list_from_pb(v: i32) -> Result<WatchList, ApiError> {
         Ok(pb::WatchList::Unassigned) => Ok(WatchList::Unassigned),
         Ok(pb::WatchList::Unplaceable) => Ok(WatchList::Unplaceable),
         Ok(pb::WatchList::Reengagement) => Ok(WatchList::Reengage),
+        Ok(pb::WatchList::LeasesExpiring) => Ok(WatchList::Leases),
+        Ok(pb::WatchList::CallbacksDue) => Ok(WatchList::Callbacks),
         _ => Err(ApiError::invalid(
             "list",
-            "must be UNASSIGNED, UNPLACEABLE or REENGAGEMENT",
+            "must be UNASSIGNED, UNPLACEABLE, REENGAGEMENT, LEASES_EXPIRING or CALLBACKS_DUE",
         )),
     }
 }
@@ -226,6 +228,7 @@ impl pb::admin_service_server::AdminService for Api {
                     .map(|i| pb::ListedLead {
                         lead: Some(summary_to_pb(&i.lead, None)),
                         note: i.note.clone(),
+                        at: Some(ms_to_timestamp(i.at)),
                     })
                     .collect(),
                 next_page_token: if next < page.total && !page.items.is_empty() {
@@ -429,6 +432,19 @@ impl pb::admin_service_server::AdminService for Api {
                     .map(|(r, reg)| region_to_pb(r, reg))
                     .collect(),
             })
+        })
+        .await
+    }
+
+    async fn get_funnel_report(
+        &self,
+        req: Request<pb::GetFunnelReportRequest>,
+    ) -> Result<Response<pb::GetFunnelReportResponse>, Status> {
+        self.observed("GetFunnelReport", async {
+            self.admin(&req)?;
+            let q = funnel_query_from_pb(req.into_inner(), self.funnel.today())?;
+            let report = self.funnel.funnel_report(&q).await?;
+            Ok(funnel_report_to_pb(&report))
         })
         .await
     }

@@ -13,6 +13,7 @@ pub mod model;
 pub mod pull;
 pub mod referral;
 pub mod region;
+pub mod report;
 pub mod serve;
 pub mod show;
 pub mod stats;
@@ -99,6 +100,9 @@ pub enum Command {
     Region(region::Command),
     /// Queue depths and manager loads (admin token).
     Stats(stats::Args),
+    /// The funnel over some days, per region, branch, team, manager, product
+    /// or campaign (admin token).
+    Report(report::Args),
     /// Retired leads as training records (JSON Lines), optionally
     /// acknowledged so the server trims its outcome log (admin token).
     ExportOutcomes(export::Args),

@@ -54,6 +54,7 @@ pub mod limits;
 mod manager;
 pub mod pii;
 mod policy;
+pub mod stages;
 
 pub use enums::*;
 pub use ids::*;

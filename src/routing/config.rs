@@ -75,6 +75,16 @@ pub struct RoutingConfig {
     /// export, or at this age even if never exported.
     #[serde(with = "humantime_serde")]
     pub outcome_log_max_age: Duration,
+    /// The bank's local day, for the cockpit's daily funnel counters:
+    /// minutes east of UTC (Beijing: 480).
+    pub day_utc_offset_minutes: i32,
+    /// How long a day's funnel counters per region, branch, product and
+    /// campaign are kept.
+    #[serde(with = "humantime_serde")]
+    pub counter_retention: Duration,
+    /// How long a day's per-manager counters are kept (the largest ones).
+    #[serde(with = "humantime_serde")]
+    pub manager_counter_retention: Duration,
 }
 
 impl Default for RoutingConfig {
@@ -101,6 +111,9 @@ impl Default for RoutingConfig {
             closed_retention: Duration::from_secs(30 * 24 * 3600),
             audit_max_age: Duration::from_secs(90 * 24 * 3600),
             outcome_log_max_age: Duration::from_secs(400 * 24 * 3600),
+            day_utc_offset_minutes: 480,
+            counter_retention: Duration::from_secs(400 * 24 * 3600),
+            manager_counter_retention: Duration::from_secs(92 * 24 * 3600),
         }
     }
 }
@@ -119,6 +132,12 @@ impl RoutingConfig {
                 "routing.closed_retention",
                 "shorter than routing.idempotency_ttl (a retried call would find its lead gone)"
                     .into(),
+            ));
+        }
+        if self.day_utc_offset_minutes.abs() > 14 * 60 {
+            return Err((
+                "routing.day_utc_offset_minutes",
+                "more than 14 hours from UTC".into(),
             ));
         }
         Ok(())
@@ -159,7 +178,17 @@ impl RoutingConfig {
         for (name, value) in fields {
             lua.push_str(&format!("{name} = {value}, "));
         }
-        lua.push_str("}\n");
+        // The funnel counters (counters.lua, routing/counters.rs).
+        lua.push_str(&format!(
+            "fc_offset_ms = {}, fc_keep_ms = {}, fc_keep_m_ms = {}, fc_bounds_s = {{",
+            i64::from(self.day_utc_offset_minutes) * 60_000,
+            ms(self.counter_retention),
+            ms(self.manager_counter_retention),
+        ));
+        for b in crate::domain::stages::DELAY_BOUNDS_S {
+            lua.push_str(&format!("{b}, "));
+        }
+        lua.push_str("}, }\n");
         lua
     }
 }

@@ -37,6 +37,7 @@
 //! | `audit` | stream | append-only audit stream of the shard (trimmed by length and by age) |
 //! | `retire` | zset | closed leads, by when their retention ends (then the sweeper moves each into `outlog` and deletes its keys) |
 //! | `outlog` | stream | the outcome log: one record per retired lead (its fields, history and interactions), until exported or too old |
+//! | `fc:<day>:<dim>` | hash | the cockpit's funnel counters of a local day (days since 1970-01-01), per dimension `s` (region), `b` (branch), `p` (product), `c` (campaign), `m` (manager); fields `<stage>` or `<id>|<stage>` (`counters.lua`); expire after `counter_retention` |
 //! | `exported` | string | the last outcome-log entry an admin acknowledged as exported |
 //!
 //! A customer's home region has a tag of its own: `<prefix>:{c:<customer>}:home`
@@ -94,6 +95,7 @@ const PARTS: &[&str] = &[
     "exported",
     "qage",
     "retry_scan",
+    "fc",
 ];
 const OFFERS_CHANNEL: &str = "offers";
 
@@ -283,6 +285,11 @@ impl ShardKeys {
             .strip_prefix(&format!("{}:", self.anchor))
             .unwrap_or(queue);
         format!("{}:qage:{rest}", self.anchor)
+    }
+    /// The funnel counters of local day `day` (days since the epoch) for
+    /// one dimension (`counters::Dimension::part`).
+    pub fn funnel_counts(&self, day: i64, dim: &str) -> String {
+        self.key(&["fc", &day.to_string(), dim])
     }
     /// The customer's record: open lead, compliance memory, recent contacts.
     pub fn customer_record(&self, c: &str) -> String {

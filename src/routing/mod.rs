@@ -16,6 +16,7 @@
 mod clock;
 mod config;
 mod conn;
+pub mod counters;
 mod customers;
 mod error;
 mod ingest;

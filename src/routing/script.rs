@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 const INCLUDES: &[(&str, &str)] = &[
     ("prelude", include_str!("lua/includes/prelude.lua")),
+    ("counters", include_str!("lua/includes/counters.lua")),
     ("audit", include_str!("lua/includes/audit.lua")),
     ("places", include_str!("lua/includes/places.lua")),
     ("offline", include_str!("lua/includes/offline.lua")),

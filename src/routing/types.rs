@@ -209,6 +209,10 @@ pub enum WatchList {
     Unplaceable,
     /// Incubating leads due for re-engagement.
     Reengage,
+    /// Remote leases, the soonest to expire first.
+    Leases,
+    /// Scheduled call-backs, the earliest first.
+    Callbacks,
 }
 
 /// One lead of a watch list, with why it is there (unplaceable's reason).
@@ -216,6 +220,9 @@ pub enum WatchList {
 pub struct Listed {
     pub lead: LeadView,
     pub note: String,
+    /// The list's time for it (ms): back-flow deadline, when flagged, when
+    /// due for re-engagement, lease expiry, call-back time.
+    pub at: i64,
 }
 
 /// A page of a watch list.

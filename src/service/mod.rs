@@ -2,10 +2,12 @@
 //! values in, scoring then the policy then routing, domain values out. No
 //! gRPC types here; the referral-watch loop lives here too (`watch.rs`).
 
+mod cockpit;
 mod desk;
 mod export;
 mod watch;
 
+pub use cockpit::{FunnelQuery, FunnelReport, FunnelRow, Grouping};
 pub use desk::Reader;
 pub use export::{training_records, ExportedOutcome};
 pub use watch::{ReferralChange, WithdrawReason};

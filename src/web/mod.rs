@@ -8,6 +8,7 @@
 //! (`api::error`), so the two fronts cannot drift apart.
 
 mod branch;
+mod cockpit;
 mod dto;
 mod remote;
 
@@ -71,9 +72,11 @@ pub fn router(web: Web) -> Router {
         .route("/", get(|| page(INDEX_HTML)))
         .route("/remote", get(|| page(REMOTE_HTML)))
         .route("/branch", get(|| page(BRANCH_HTML)))
+        .route("/cockpit", get(|| page(COCKPIT_HTML)))
         .route("/static/common.js", get(|| script(COMMON_JS)))
         .route("/static/remote.js", get(|| script(REMOTE_JS)))
         .route("/static/branch.js", get(|| script(BRANCH_JS)))
+        .route("/static/cockpit.js", get(|| script(COCKPIT_JS)))
         .route("/static/style.css", get(|| asset(STYLE_CSS, "text/css")))
         .route("/api/me", get(me))
         .route("/api/leads/{lead}", get(remote::lead))
@@ -89,6 +92,10 @@ pub fn router(web: Web) -> Router {
         .route("/api/branch/leads/{lead}/decline", post(branch::decline))
         .route("/api/branch/leads/{lead}/complete", post(branch::complete))
         .route("/api/admin/webhooks", get(webhook_log))
+        .route("/api/admin/funnel", get(cockpit::funnel))
+        .route("/api/admin/queues", get(cockpit::queues))
+        .route("/api/admin/lists/{list}", get(cockpit::list))
+        .route("/api/admin/model", get(cockpit::model))
         .route_layer(axum::middleware::from_fn_with_state(web.clone(), observe))
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such page\n") })
         .with_state(web)
@@ -166,6 +173,8 @@ const BRANCH_HTML: &str = include_str!("static/branch.html");
 const COMMON_JS: &str = include_str!("static/common.js");
 const REMOTE_JS: &str = include_str!("static/remote.js");
 const BRANCH_JS: &str = include_str!("static/branch.js");
+const COCKPIT_HTML: &str = include_str!("static/cockpit.html");
+const COCKPIT_JS: &str = include_str!("static/cockpit.js");
 const STYLE_CSS: &str = include_str!("static/style.css");
 
 async fn page(html: &'static str) -> Response {
@@ -216,7 +225,7 @@ async fn me(Caller(p): Caller) -> Json<Me> {
     let (role, manager_id, page) = match p {
         Principal::RemoteManager(m) => ("remote_manager", Some(m.to_string()), "/remote"),
         Principal::OfflineManager(m) => ("offline_manager", Some(m.to_string()), "/branch"),
-        Principal::Admin => ("admin", None, "/"),
+        Principal::Admin => ("admin", None, "/cockpit"),
         Principal::Robot => ("robot", None, "/"),
     };
     Json(Me {

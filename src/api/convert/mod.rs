@@ -4,10 +4,12 @@
 mod interaction;
 mod lead;
 mod manager;
+mod report;
 
 pub use interaction::*;
 pub use lead::*;
 pub use manager::*;
+pub use report::*;
 
 use super::error::ApiError;
 use super::pb;

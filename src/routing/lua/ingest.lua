@@ -137,7 +137,8 @@ else
   end
   UNPLACED[id] = a.bucket
   NEW_LEAD[id] = {score = a.score, product = a.product, remote_mgr = a.remote_manager or '',
-    probability = a.probability, bucket = a.bucket, model_version = a.model_version}
+    probability = a.probability, bucket = a.bucket, model_version = a.model_version,
+    branch = a.branch, campaign = a.campaign}
   dest = route(id, r, 'ingested', why)
   routed = true
 end

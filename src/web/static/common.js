@@ -172,7 +172,7 @@ const Funnel = (() => {
     if (!token()) { location.href = "/"; return null; }
     const me = await call("GET", "/api/me");
     if (me.role !== role) { location.href = me.page; return null; }
-    document.getElementById("who").textContent = me.manager_id;
+    document.getElementById("who").textContent = me.manager_id || me.role;
     onClick(document.getElementById("signout"), async () => signOut());
     return me;
   }

@@ -1,7 +1,7 @@
 -- The audit trail: per-lead history (readable in order) and the shard's
 -- append-only stream. `l` = the lead's probability, bucket, model_version, owner.
 -- INTERACTION (prelude.lua) is set by operations acting on behalf of one
--- interaction.
+-- interaction. Every event is also counted for the cockpit (counters.lua).
 local function emit(id, action, from, to, reason, manager, l)
   local ev = cjson.encode({
     at = NOW, lead = id, actor = ACTOR, action = action,
@@ -20,8 +20,9 @@ local function emit(id, action, from, to, reason, manager, l)
 end
 
 local function audit(id, action, from, to, reason, manager)
-  emit(id, action, from, to, reason, manager,
-    redis.call('HMGET', lead_key(id), 'probability', 'bucket', 'model_version', 'owner'))
+  local l = redis.call('HMGET', lead_key(id), 'probability', 'bucket', 'model_version', 'owner')
+  emit(id, action, from, to, reason, manager, l)
+  count(id, action, from, to, manager or l[4], false, nil)
 end
 
 -- STATE_OF and NEW_LEAD (prelude.lua) save reading back what this call wrote.
@@ -34,4 +35,5 @@ local function set_state(id, to, action, reason, manager)
     or redis.call('HMGET', lk, 'state', 'probability', 'bucket', 'model_version', 'owner')
   redis.call('HSET', lk, 'state', to, 'updated_at', NOW)
   emit(id, action, l[1], to, reason, manager, {l[2], l[3], l[4], l[5]})
+  count(id, action, l[1], to, manager, true, new)
 end

@@ -1,0 +1,98 @@
+-- The cockpit's funnel counters (routing/counters.rs reads them). Per local
+-- day (CFG.fc_offset_ms east of UTC), one hash per dimension in the shard:
+--   fc:<day>:s  the region      fields <stage>
+--   fc:<day>:b  per branch      fields <branch>|<stage>
+--   fc:<day>:p  per product     fields <product>|<stage>
+--   fc:<day>:c  per campaign    fields <campaign>|<stage>
+--   fc:<day>:m  per manager     fields <manager>|<stage>
+-- A counted transition costs one HINCRBY per dimension and stage, O(1). Each
+-- day's hash expires (CFG.fc_keep_ms; managers' CFG.fc_keep_m_ms) from its
+-- first field. Time to first touch and time to accept are histograms: the
+-- stages `ttft:<i>` and `tta:<i>`, i the first bound of CFG.fc_bounds_s
+-- (seconds) the time is within (one past the last: longer).
+
+-- How a new lead was routed, by the state it entered.
+local ROUTE_OF_STATE = {
+  referral_offered = 'referral', branch_unassigned = 'referral', remote_queued = 'remote',
+  incubating = 'incubation', service_followup = 'service_followup', suppressed = 'suppressed',
+}
+-- State changes counted by their action.
+local STAGE_OF_ACTION = {
+  accepted = 'accepted', call_back_scheduled = 'call_back', escalated = 'escalated',
+  returned_to_remote = 'handed_back', returned_to_incubation = 'handed_back',
+  backflow = 'backflow', acceptance_expired = 'backflow', lease_expired = 'lease_expired',
+  -- audit-only events
+  declined = 'declined', offer_timed_out = 'timed_out', offer_withdrawn = 'withdrawn',
+  flagged_unplaceable = 'unplaceable', leased = 'leased',
+}
+
+local function fc_bucket(ms)
+  local s = ms / 1000
+  for i, bound in ipairs(CFG.fc_bounds_s) do
+    if s <= bound then return i end
+  end
+  return #CFG.fc_bounds_s + 1
+end
+
+local function fc_bump(day, dim, field)
+  local key = k(KEY.fc, day, dim)
+  -- A day's hash gets its expiry with its first field.
+  if redis.call('HINCRBY', key, field, 1) == 1 then
+    redis.call('PEXPIRE', key, dim == 'm' and CFG.fc_keep_m_ms or CFG.fc_keep_ms, 'NX')
+  end
+end
+
+-- Counts one audit event. `entered`: the lead changed state (set_state),
+-- not only an event about it. `new`: NEW_LEAD's entry for a lead this call
+-- created (its dimensions without a read).
+local function count(id, action, from, to, manager, entered, new)
+  local stages = {}
+  if entered then
+    if action == 'ingested' then
+      stages[#stages + 1] = 'bucket_' .. new.bucket
+      stages[#stages + 1] = 'route_' .. (ROUTE_OF_STATE[to] or 'other')
+    end
+    if to == 'referral_offered' and manager and manager ~= '' then
+      stages[#stages + 1] = 'offered'
+    elseif to == 'branch_unassigned' then
+      stages[#stages + 1] = 'unassigned'
+    elseif to == 'closed_converted' then
+      stages[#stages + 1] = 'converted'
+    elseif to == 'closed_not_interested' then
+      stages[#stages + 1] = 'not_interested'
+    end
+  end
+  local named = STAGE_OF_ACTION[action]
+  -- `leased` is written by pull.lua without set_state; the others in the
+  -- table as their kind of call makes them (audit or set_state).
+  if named then stages[#stages + 1] = named end
+  if #stages == 0 then return end
+
+  local d
+  if new then
+    d = {new.product, new.branch, new.campaign, NOW, ''}
+  else
+    d = redis.call('HMGET', lead_key(id), 'product', 'branch', 'campaign', 'created_at', 'closed_by')
+  end
+  local m = manager or ''
+  if m == '' and (to == 'closed_converted' or to == 'closed_not_interested') then m = d[5] or '' end
+  -- The first touch (a lease or an acceptance): its delay since the lead came in.
+  if action == 'leased' or action == 'accepted' then
+    if redis.call('HSETNX', lead_key(id), 'touched_at', NOW) == 1 then
+      stages[#stages + 1] = 'touched'
+      stages[#stages + 1] = 'ttft:' .. fc_bucket(NOW - (tonumber(d[4]) or NOW))
+    end
+    if action == 'accepted' then
+      local dl = tonumber(redis.call('HGET', lead_key(id), 'offer_deadline'))
+      if dl then stages[#stages + 1] = 'tta:' .. fc_bucket(NOW - (dl - CFG.offer_sla_ms)) end
+    end
+  end
+  local day = math.floor((NOW + CFG.fc_offset_ms) / 86400000)
+  for _, s in ipairs(stages) do
+    fc_bump(day, 's', s)
+    if d[2] then fc_bump(day, 'b', d[2] .. '|' .. s) end
+    if d[1] then fc_bump(day, 'p', d[1] .. '|' .. s) end
+    if d[3] and d[3] ~= '' then fc_bump(day, 'c', d[3] .. '|' .. s) end
+    if m ~= '' then fc_bump(day, 'm', m .. '|' .. s) end
+  end
+end
