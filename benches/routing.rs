@@ -127,7 +127,17 @@ fn main() {
         })
         .await
         .unwrap();
-        let router = Router::new(conn, RoutingConfig::default());
+        // FUNNEL_BENCH_COUNTERS=off: without the cockpit's funnel counters,
+        // to measure what counting costs (scripts/bench-counters.sh).
+        let counters = std::env::var("FUNNEL_BENCH_COUNTERS").map_or(true, |v| v != "off");
+        println!("funnel counters: {}", if counters { "on" } else { "off" });
+        let router = Router::new(
+            conn,
+            RoutingConfig {
+                funnel_counters: counters,
+                ..RoutingConfig::default()
+            },
+        );
         let mut managers = Roster::default();
         for m in 0..TASKS {
             managers.remote(&format!("r{m}"), "east").unwrap().capacity = 1_000_000;

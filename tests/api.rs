@@ -383,6 +383,7 @@ async fn branch_manager_watches_accepts_declines_and_reconnects() {
             lead_id: "south.x".into(),
             offer_id: "x".into(),
             reason: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

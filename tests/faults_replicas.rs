@@ -293,6 +293,7 @@ async fn branch_worker(p: Pool, decline: bool, stop: CancellationToken) {
                                     lead_id,
                                     offer_id,
                                     reason: "branch busy".into(),
+                                    category: pb::DeclineCategory::NoCapacity as i32,
                                 })
                                 .await
                         }

@@ -196,6 +196,7 @@ async fn no_raw_identifier_reaches_redis_or_the_logs() {
                         lead_id: lead(1),
                         offer_id: offer.offer_id.clone(),
                         reason: said.clone(),
+                        ..Default::default()
                     })
                     .await
                     .unwrap();

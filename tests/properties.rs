@@ -1446,6 +1446,7 @@ impl World {
                         offer_id: offer,
                     },
                     reason,
+                    DeclineCategory::Other,
                 )
                 .await
                 .map(Answer::Moved),

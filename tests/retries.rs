@@ -459,6 +459,7 @@ async fn referral_calls_retried_after_a_lost_response_answer_the_same() {
             lead_id,
             offer_id,
             reason: "customer is abroad".into(),
+            category: pb::DeclineCategory::NotMyCustomer as i32,
         }
     };
     let complete = |i: usize, outcome: pb::Outcome, note: &str| {

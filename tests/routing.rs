@@ -121,7 +121,11 @@ async fn referral_selection_decline_timeout_and_unassigned(h: H) {
     let rec = r.get_lead(&c.lead_id).await.unwrap();
     let offer = rec.lead.offer_id.clone().unwrap();
     let err = r
-        .decline(offer_to(&mgr("o2"), &c.lead_id, &offer), "")
+        .decline(
+            offer_to(&mgr("o2"), &c.lead_id, &offer),
+            "",
+            DeclineCategory::Other,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, RoutingError::InvalidArgument { .. }));
@@ -129,6 +133,7 @@ async fn referral_selection_decline_timeout_and_unassigned(h: H) {
         .decline(
             offer_to(&mgr("o2"), &c.lead_id, &offer),
             "customer is abroad",
+            DeclineCategory::NotMyCustomer,
         )
         .await
         .unwrap();

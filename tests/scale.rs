@@ -228,7 +228,9 @@ async fn no_script_takes_over_5_ms_at_10k_managers_and_100k_open_leads() {
                 if j % 2 == 0 {
                     r.accept(offer).await.expect("accept");
                 } else {
-                    r.decline(offer, "busy").await.expect("decline");
+                    r.decline(offer, "busy", DeclineCategory::NoCapacity)
+                        .await
+                        .expect("decline");
                 }
             }
             r.my_work(&m).await.expect("my work");

@@ -133,16 +133,18 @@ impl pb::referrals_service_server::ReferralsService for Api {
                 lead_id: id,
                 offer_id,
                 reason,
+                category,
             } = req.into_inner();
             require(&offer_id, "offer_id")?;
             require(&reason, "reason")?;
+            let category = decline_category_from_pb(category)?;
             let id = lead_id(&id)?;
             let offer = OfferRef {
                 manager: &me,
                 lead: &id,
                 offer_id: &offer_id,
             };
-            self.funnel.decline(offer, &reason).await?;
+            self.funnel.decline(offer, &reason, category).await?;
             Ok(pb::DeclineReferralResponse {})
         })
         .await

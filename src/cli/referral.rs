@@ -3,9 +3,9 @@
 
 use super::{show, Target};
 use clap::Subcommand;
-use funnel::api::convert::referral_outcome_to_pb;
+use funnel::api::convert::{decline_category_to_pb, referral_outcome_to_pb};
 use funnel::api::pb;
-use funnel::domain::ReferralOutcome;
+use funnel::domain::{DeclineCategory, ReferralOutcome};
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -25,6 +25,11 @@ pub enum Command {
         /// Why (kept in the audit trail).
         #[arg(long)]
         reason: String,
+        /// no_capacity | not_my_customer | product_mismatch |
+        /// customer_unsuitable | other (counted in the funnel report).
+        #[arg(long, default_value = "other",
+              value_parser = |s: &str| DeclineCategory::parse(s).map_err(|e| e.reason))]
+        category: DeclineCategory,
     },
     /// Record the outcome of a lead you accepted.
     Complete {
@@ -67,6 +72,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             lead_id,
             offer_id,
             reason,
+            category,
         } => {
             target
                 .connect()
@@ -76,6 +82,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                     lead_id: lead_id.clone(),
                     offer_id,
                     reason,
+                    category: decline_category_to_pb(category) as i32,
                 })
                 .await?;
             println!("declined {lead_id}");

@@ -78,6 +78,7 @@ pub(super) async fn branch_manager(
                     lead_id: lead.lead_id,
                     offer_id: offer.offer_id,
                     reason: "fully booked this week".into(),
+                    category: pb::DeclineCategory::NoCapacity as i32,
                 })
                 .await;
             tally(&tallies, &me, |t| match declined {

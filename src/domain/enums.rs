@@ -165,3 +165,19 @@ str_enum!(
         Customer => "customer",
     }
 );
+
+str_enum!(
+    /// Why an offline manager declines an offer, counted per category in
+    /// the funnel report (the free-text reason says the rest).
+    DeclineCategory, "category" {
+        /// No time for it now.
+        NoCapacity => "no_capacity",
+        /// Not this manager's customer or branch.
+        NotMyCustomer => "not_my_customer",
+        /// A product the manager does not handle, or not suitable.
+        ProductMismatch => "product_mismatch",
+        /// The customer is known to be unsuitable (risk profile, a recent refusal).
+        CustomerUnsuitable => "customer_unsuitable",
+        Other => "other",
+    }
+);

@@ -57,6 +57,12 @@ stage_counts! {
     offered,
     accepted,
     declined,
+    /// Declines by category (`DeclineCategory`).
+    declined_no_capacity,
+    declined_not_my_customer,
+    declined_product_mismatch,
+    declined_customer_unsuitable,
+    declined_other,
     /// Offers that passed their accept deadline (SLA breaches).
     timed_out,
     /// Offers withdrawn (the manager became unavailable).

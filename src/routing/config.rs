@@ -85,6 +85,10 @@ pub struct RoutingConfig {
     /// How long a day's per-manager counters are kept (the largest ones).
     #[serde(with = "humantime_serde")]
     pub manager_counter_retention: Duration,
+    /// Count each transition for the cockpit (GetFunnelReport, `/cockpit`).
+    /// Off, the report counts nothing new; it exists to measure what
+    /// counting costs (README, "Operations cockpit").
+    pub funnel_counters: bool,
 }
 
 impl Default for RoutingConfig {
@@ -114,6 +118,7 @@ impl Default for RoutingConfig {
             day_utc_offset_minutes: 480,
             counter_retention: Duration::from_secs(400 * 24 * 3600),
             manager_counter_retention: Duration::from_secs(92 * 24 * 3600),
+            funnel_counters: true,
         }
     }
 }
@@ -180,7 +185,8 @@ impl RoutingConfig {
         }
         // The funnel counters (counters.lua, routing/counters.rs).
         lua.push_str(&format!(
-            "fc_offset_ms = {}, fc_keep_ms = {}, fc_keep_m_ms = {}, fc_bounds_s = {{",
+            "fc_on = {}, fc_offset_ms = {}, fc_keep_ms = {}, fc_keep_m_ms = {}, fc_bounds_s = {{",
+            self.funnel_counters,
             i64::from(self.day_utc_offset_minutes) * 60_000,
             ms(self.counter_retention),
             ms(self.manager_counter_retention),

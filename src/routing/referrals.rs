@@ -10,6 +10,7 @@ struct DeclineArgs<'a> {
     #[serde(flatten)]
     offer: OfferRef<'a>,
     reason: &'a str,
+    category: DeclineCategory,
 }
 
 #[derive(Serialize)]
@@ -53,11 +54,20 @@ impl Router {
     }
 
     #[tracing::instrument(skip_all, fields(manager = %offer.manager, lead = %offer.lead))]
-    pub async fn decline(&self, offer: OfferRef<'_>, reason: &str) -> Result<Moved, RoutingError> {
+    pub async fn decline(
+        &self,
+        offer: OfferRef<'_>,
+        reason: &str,
+        category: DeclineCategory,
+    ) -> Result<Moved, RoutingError> {
         if reason.trim().is_empty() {
             return Err(RoutingError::invalid("reason", "a decline needs a reason"));
         }
-        let args = DeclineArgs { offer, reason };
+        let args = DeclineArgs {
+            offer,
+            reason,
+            category,
+        };
         self.as_manager(
             &self.scripts.decline_referral,
             offer.manager,

@@ -188,6 +188,9 @@ pub struct AuditEvent {
     /// The interaction the event was caused by, if one was.
     #[serde(default)]
     pub interaction: String,
+    /// A decline's category.
+    #[serde(default)]
+    pub category: Option<DeclineCategory>,
 }
 
 /// A pending referral offer.

@@ -92,9 +92,14 @@ impl Funnel {
         Ok(self.router.get_lead(offer.lead).await?)
     }
 
-    pub async fn decline(&self, offer: OfferRef<'_>, reason: &str) -> Result<Moved> {
+    pub async fn decline(
+        &self,
+        offer: OfferRef<'_>,
+        reason: &str,
+        category: DeclineCategory,
+    ) -> Result<Moved> {
         let reason = self.admit_note("reason", reason)?;
-        Ok(self.router.decline(offer, &reason).await?)
+        Ok(self.router.decline(offer, &reason, category).await?)
     }
 
     pub async fn complete_referral(

@@ -27,6 +27,7 @@ const STAGE_BUCKETS: &[f64] = &[
 /// Every metric the service exports.
 pub struct Metrics {
     pub registry: Registry,
+    names: Vec<String>,
     pub requests: IntCounterVec,
     pub request_seconds: HistogramVec,
     /// Submit path stages: decode (validation/conversion), scoring, redis.
@@ -209,6 +210,7 @@ impl Metrics {
             &["sink"],
         )
         .expect("metric");
+        let mut names = Vec::new();
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_requests.clone()),
@@ -232,10 +234,12 @@ impl Metrics {
             Box::new(pii_masked.clone()),
             Box::new(region_defaulted.clone()),
         ] {
+            names.extend(c.desc().iter().map(|d| d.fq_name.clone()));
             registry.register(c).expect("register metric");
         }
         Self {
             registry,
+            names,
             requests,
             request_seconds,
             stage_seconds,
@@ -304,6 +308,12 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// Every metric's name, whether or not it has been observed yet (a
+    /// labelled metric shows on /metrics only once it has).
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
@@ -344,5 +354,40 @@ mod tests {
             super::grpc_code_name(Code::ResourceExhausted),
             "RESOURCE_EXHAUSTED"
         );
+    }
+
+    /// The alert rules and the Grafana dashboard name only metrics this
+    /// server exports (a renamed metric breaks this, not an on-call night).
+    #[test]
+    fn the_deploy_files_name_only_metrics_that_exist() {
+        let m = super::Metrics::new();
+        let re = regex::Regex::new(r"funnel_[a-z_]+").unwrap();
+        for (file, text) in [
+            (
+                "deploy/prometheus/funnel-alerts.yml",
+                include_str!("../../deploy/prometheus/funnel-alerts.yml"),
+            ),
+            (
+                "deploy/grafana/funnel-dashboard.json",
+                include_str!("../../deploy/grafana/funnel-dashboard.json"),
+            ),
+        ] {
+            let mut seen = 0;
+            for name in re.find_iter(text).map(|n| n.as_str()) {
+                if name == "funnel_" || name.starts_with("funnel_overview") {
+                    continue;
+                }
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .unwrap_or(name);
+                assert!(
+                    m.names().iter().any(|n| n == base),
+                    "{file} names {name}, which is not a metric"
+                );
+                seen += 1;
+            }
+            assert!(seen >= 5, "{file}: only {seen} metric names");
+        }
     }
 }

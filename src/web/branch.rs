@@ -6,7 +6,7 @@ use super::{now, Caller, Web, WebError, WebResult};
 use crate::api::convert::lead_id;
 use crate::api::error::ApiError;
 use crate::api::require;
-use crate::domain::{LeadId, ManagerId, ReferralOutcome};
+use crate::domain::{DeclineCategory, LeadId, ManagerId, ReferralOutcome};
 use crate::routing::OfferRef;
 use crate::service::{ReferralChange, WithdrawReason};
 use axum::extract::{Path, State};
@@ -150,6 +150,9 @@ pub async fn accept(
 pub struct DeclineBody {
     pub offer_id: String,
     pub reason: String,
+    /// `DeclineCategory` (snake_case); absent: other.
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 /// Declines with a reason; the lead moves on to the next eligible manager.
@@ -163,9 +166,13 @@ pub async fn decline(
     let me = p.offline()?;
     let id = offered(&lead, &body.offer_id)?;
     require(&body.reason, "reason")?;
+    let category = match body.category.as_deref() {
+        None | Some("") => DeclineCategory::Other,
+        Some(c) => DeclineCategory::parse(c).map_err(|e| ApiError::invalid(&e.field, &e.reason))?,
+    };
     let moved = web
         .funnel
-        .decline(offer(&me, &id, &body.offer_id), &body.reason)
+        .decline(offer(&me, &id, &body.offer_id), &body.reason, category)
         .await?;
     Ok(Json((&moved).into()))
 }

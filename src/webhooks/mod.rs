@@ -406,6 +406,7 @@ mod tests {
             model_version: "m".into(),
             manager: manager.into(),
             interaction: String::new(),
+            category: None,
         };
         let o = "referral_offered";
         let cases = [

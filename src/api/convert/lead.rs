@@ -193,6 +193,10 @@ pub fn audit_to_pb(e: &AuditEvent) -> pb::AuditEvent {
         model_version: e.model_version.clone(),
         manager_id: e.manager.clone(),
         interaction_id: e.interaction.clone(),
+        decline_category: e
+            .category
+            .map_or(pb::DeclineCategory::Unspecified, decline_category_to_pb)
+            as i32,
     }
 }
 

@@ -50,6 +50,30 @@ pub fn product_from_pb(v: i32, field: &str) -> Result<Product, ApiError> {
     }
 }
 
+/// Not given: OTHER (the field came after the first clients).
+pub fn decline_category_from_pb(v: i32) -> Result<DeclineCategory, ApiError> {
+    match pb::DeclineCategory::try_from(v) {
+        Ok(pb::DeclineCategory::NoCapacity) => Ok(DeclineCategory::NoCapacity),
+        Ok(pb::DeclineCategory::NotMyCustomer) => Ok(DeclineCategory::NotMyCustomer),
+        Ok(pb::DeclineCategory::ProductMismatch) => Ok(DeclineCategory::ProductMismatch),
+        Ok(pb::DeclineCategory::CustomerUnsuitable) => Ok(DeclineCategory::CustomerUnsuitable),
+        Ok(pb::DeclineCategory::Other | pb::DeclineCategory::Unspecified) => {
+            Ok(DeclineCategory::Other)
+        }
+        Err(_) => Err(bad("category", format!("unknown value {v}"))),
+    }
+}
+
+pub fn decline_category_to_pb(c: DeclineCategory) -> pb::DeclineCategory {
+    match c {
+        DeclineCategory::NoCapacity => pb::DeclineCategory::NoCapacity,
+        DeclineCategory::NotMyCustomer => pb::DeclineCategory::NotMyCustomer,
+        DeclineCategory::ProductMismatch => pb::DeclineCategory::ProductMismatch,
+        DeclineCategory::CustomerUnsuitable => pb::DeclineCategory::CustomerUnsuitable,
+        DeclineCategory::Other => pb::DeclineCategory::Other,
+    }
+}
+
 pub fn product_to_pb(p: Product) -> pb::Product {
     match p {
         Product::Wealth => pb::Product::Wealth,

@@ -14,6 +14,10 @@
   function drawOffers() {
     offers.replaceChildren(...[...pending.entries()].map(([offerId, o]) => {
       const reason = F.el("input", { class: "decline-reason", placeholder: "Reason to decline" });
+      const category = F.el("select", { class: "decline-category" },
+        ...[["other", "other 其他"], ["no_capacity", "no time 无暇"], ["not_my_customer", "not my customer 非本人客户"],
+          ["product_mismatch", "product mismatch 产品不符"], ["customer_unsuitable", "customer unsuitable 客户不适合"]]
+          .map(([v, t]) => F.el("option", { value: v }, t)));
       const accept = F.el("button", { class: "accept good" }, "Accept");
       const decline = F.el("button", { class: "decline bad" }, "Decline");
       const path = "/api/branch/leads/" + encodeURIComponent(o.lead.id);
@@ -28,7 +32,7 @@
       F.onClick(decline, async () => {
         const why = reason.value.trim();
         if (!why) { F.status("Give a reason to decline", true); return; }
-        const r = await F.call("POST", path + "/decline", { offer_id: offerId, reason: why });
+        const r = await F.call("POST", path + "/decline", { offer_id: offerId, reason: why, category: category.value });
         pending.delete(offerId);
         F.status("declined " + o.lead.id + " → " + r.destination.replaceAll("_", " "));
         drawOffers();
@@ -36,7 +40,7 @@
       const view = F.el("button", { class: "open-lead", onclick: () => show(o.lead.id, null) }, "Open");
       return F.el("li", { "data-lead": o.lead.id, "data-offer": offerId }, F.summary(o.lead),
         F.el("div", { class: "meta" }, o.reason), F.countdown(o.accept_by, "SLA "),
-        F.el("div", { class: "row" }, view, accept), F.el("div", { class: "row" }, reason, decline));
+        F.el("div", { class: "row" }, view, accept), F.el("div", { class: "row" }, category, reason, decline));
     }));
     if (!pending.size) offers.append(F.el("li", { class: "meta" }, "No referral waiting."));
   }

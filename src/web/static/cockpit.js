@@ -86,7 +86,10 @@
     $("rates").textContent = "sent to sales " + pct(r.sales_share) + " · offers accepted " + pct(r.acceptance) +
       " · declined " + pct(r.decline) + " · SLA breaches " + pct(r.sla_breach) + " · outcomes converted " + pct(r.conversion) +
       " · first touch p50 " + dur(t.time_to_first_touch.p50_s, t.time_to_first_touch.beyond) + ", p90 " + dur(t.time_to_first_touch.p90_s, t.time_to_first_touch.beyond) +
-      " · accept p50 " + dur(t.time_to_accept.p50_s, t.time_to_accept.beyond);
+      " · accept p50 " + dur(t.time_to_accept.p50_s, t.time_to_accept.beyond) +
+      " · declines 拒绝: no time " + t.counts.declined_no_capacity + ", not my customer " + t.counts.declined_not_my_customer +
+      ", product " + t.counts.declined_product_mismatch + ", customer unsuitable " + t.counts.declined_customer_unsuitable +
+      ", other " + t.counts.declined_other;
     $("span").textContent = report.from + " – " + report.to;
   }
 

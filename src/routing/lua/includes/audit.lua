@@ -8,7 +8,7 @@ local function emit(id, action, from, to, reason, manager, l)
     from = from or '', to = to or '', reason = reason or '',
     probability = tonumber(l[1]) or 0, bucket = l[2] or '',
     model_version = l[3] or '', manager = manager or l[4] or '',
-    interaction = INTERACTION
+    interaction = INTERACTION, category = CATEGORY
   })
   -- Bounded: the oldest event goes from the lead's own history, counted
   -- (the shard's stream below keeps it).

@@ -46,6 +46,7 @@ end
 -- not only an event about it. `new`: NEW_LEAD's entry for a lead this call
 -- created (its dimensions without a read).
 local function count(id, action, from, to, manager, entered, new)
+  if not CFG.fc_on then return end
   local stages = {}
   if entered then
     if action == 'ingested' then
@@ -66,6 +67,8 @@ local function count(id, action, from, to, manager, entered, new)
   -- `leased` is written by pull.lua without set_state; the others in the
   -- table as their kind of call makes them (audit or set_state).
   if named then stages[#stages + 1] = named end
+  -- A decline's category (CATEGORY, prelude.lua), e.g. `declined_no_capacity`.
+  if action == 'declined' and CATEGORY then stages[#stages + 1] = 'declined_' .. CATEGORY end
   if #stages == 0 then return end
 
   local d
