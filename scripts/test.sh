@@ -29,6 +29,11 @@ npm ci --no-audit --no-fund --loglevel=error >/dev/null
 node_modules/.bin/buf lint
 echo "buf lint: clean"
 
+# The deployment files (Kubernetes schemas, alert rules, dashboard JSON) and
+# the Python client example's environment (tests/python_client.rs).
+scripts/check-deploy.sh
+scripts/setup-python-client.sh
+
 # The workbench's browser tests (tests/browser.rs) drive Debian's Chromium
 # through its chromedriver; CJK fonts so transcripts render in screenshots.
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
