@@ -74,8 +74,6 @@ stage_counts! {
     /// Remote leases.
     leased,
     lease_expired,
-    /// Leads touched for the first time (first lease or acceptance).
-    touched,
     /// Outcomes.
     converted,
     not_interested,
@@ -101,11 +99,49 @@ impl StageCounts {
         if let Some(i) = stage.strip_prefix("tta:") {
             return add_delay(&mut self.time_to_accept, stage, i, n);
         }
+        if let Some(i) = stage.strip_prefix("leased:") {
+            // A lease that was the lead's first touch, with its delay.
+            self.leased += n;
+            return add_delay(&mut self.time_to_first_touch, stage, i, n);
+        }
+        if let Some(rest) = stage.strip_prefix("new:") {
+            return self.add_new(stage, rest, n);
+        }
         let i = Self::NAMES
             .iter()
             .position(|name| *name == stage)
             .ok_or_else(|| UnknownStage(stage.to_string()))?;
         *self.slots()[i] += n;
+        Ok(())
+    }
+
+    /// `new:<bucket>:<state>`: a new lead, its bucket and the state it was
+    /// routed to (one field per dimension on the ingest path).
+    fn add_new(&mut self, stage: &str, rest: &str, n: u64) -> Result<(), UnknownStage> {
+        let unknown = || UnknownStage(stage.to_string());
+        let (bucket, state) = rest.split_once(':').ok_or_else(unknown)?;
+        // Both parts are checked before anything is added.
+        if !matches!(bucket, "high" | "medium" | "low") {
+            return Err(unknown());
+        }
+        let (route, also) = match state {
+            "referral_offered" => (&mut self.route_referral, Some(&mut self.offered)),
+            "branch_unassigned" => (&mut self.route_referral, Some(&mut self.unassigned)),
+            "remote_queued" => (&mut self.route_remote, None),
+            "incubating" => (&mut self.route_incubation, None),
+            "service_followup" => (&mut self.route_service_followup, None),
+            "suppressed" => (&mut self.route_suppressed, None),
+            _ => return Err(unknown()),
+        };
+        *route += n;
+        if let Some(also) = also {
+            *also += n;
+        }
+        *match bucket {
+            "high" => &mut self.bucket_high,
+            "medium" => &mut self.bucket_medium,
+            _ => &mut self.bucket_low,
+        } += n;
         Ok(())
     }
 
@@ -124,6 +160,12 @@ impl StageCounts {
         for (a, b) in self.time_to_accept.iter_mut().zip(&other.time_to_accept) {
             *a += b;
         }
+    }
+
+    /// Leads touched for the first time (first lease or acceptance): each
+    /// has its time to first touch.
+    pub fn touched(&self) -> u64 {
+        self.time_to_first_touch.iter().sum()
     }
 
     /// Leads that came in (every new lead has one bucket).
@@ -148,7 +190,7 @@ impl StageCounts {
             decline: r(self.declined, self.offered),
             sla_breach: r(self.timed_out, self.offered),
             conversion: r(self.converted, outcomes),
-            converted_per_touched: r(self.converted, self.touched),
+            converted_per_touched: r(self.converted, self.touched()),
         }
     }
 }
@@ -204,8 +246,14 @@ mod tests {
     #[test]
     fn stages_add_up_and_unknown_ones_are_refused() {
         let mut c = StageCounts::default();
-        c.add("bucket_high", 2).unwrap();
-        c.add("offered", 4).unwrap();
+        c.add("new:high:referral_offered", 2).unwrap();
+        c.add("offered", 2).unwrap();
+        c.add("leased:2", 1).unwrap();
+        assert_eq!(
+            c.add("new:high:nowhere", 1),
+            Err(UnknownStage("new:high:nowhere".into()))
+        );
+        assert_eq!((c.bucket_high, c.route_referral, c.leased), (2, 2, 1));
         c.add("accepted", 1).unwrap();
         c.add("ttft:1", 3).unwrap();
         c.add("ttft:13", 1).unwrap();
@@ -219,6 +267,8 @@ mod tests {
         assert_eq!(sum.rates().acceptance, Some(0.25));
         assert_eq!(sum.rates().conversion, None);
         assert_eq!(sum.time_to_first_touch[0], 6);
+        assert_eq!(sum.time_to_first_touch[1], 2);
+        assert_eq!(sum.touched(), 10);
         assert_eq!(sum.time_to_first_touch[12], 2);
     }
 

@@ -158,19 +158,27 @@ mod tests {
         let mut names: Vec<String> = re
             .captures_iter(lua)
             .filter_map(|c| c.get(1).or(c.get(2)).map(|m| m.as_str().to_string()))
-            // `'bucket_' .. new.bucket`: prefixes, added whole below.
+            // `'declined_' .. CATEGORY`: prefixes, added whole below.
             .filter(|n| !n.ends_with('_'))
-            // ROUTE_OF_STATE's values are route names, written as route_<name>.
-            .map(|n| match n.as_str() {
-                "referral" | "remote" | "incubation" | "service_followup" | "suppressed" => {
-                    format!("route_{n}")
-                }
-                _ => n,
-            })
             .collect();
-        names.extend(["bucket_high", "bucket_medium", "bucket_low"].map(String::from));
-        names.extend(["ttft:1", "tta:13"].map(String::from));
-        assert!(names.len() > 25, "{names:?}");
+        // The composed ones, as the script builds them.
+        names.extend(
+            [
+                "new:high:referral_offered",
+                "new:medium:remote_queued",
+                "new:low:incubating",
+                "new:high:branch_unassigned",
+                "new:medium:service_followup",
+                "new:low:suppressed",
+                "leased",
+                "leased:3",
+                "ttft:1",
+                "tta:13",
+                "declined_no_capacity",
+            ]
+            .map(String::from),
+        );
+        assert!(names.len() > 20, "{names:?}");
         let mut c = StageCounts::default();
         for n in &names {
             c.add(n, 1)

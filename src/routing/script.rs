@@ -81,7 +81,8 @@ fn library(cfg: &str, ops: &[(&str, &str)]) -> (String, String) {
     let mut text = format!("#!lua name=funnel_{tag}\n{code}");
     for (name, b) in &bodies {
         text.push_str(&format!(
-            "redis.register_function('{name}_{tag}', function(keys, argv)\nbegin(keys, argv)\n{b}end)\n"
+            "redis.register_function('{name}_{tag}', function(keys, argv)\nbegin(keys, argv)\n\
+             local reply = (function()\n{b}end)()\nflush_counts()\nreturn reply\nend)\n"
         ));
     }
     (key_parts(&text), tag)
@@ -367,7 +368,8 @@ mod tests {
         )));
         assert_eq!(text.matches("local function begin").count(), 1);
         assert!(text.contains(&format!(
-            "redis.register_function('one_{tag}', function(keys, argv)\nbegin(keys, argv)\nreturn k('lead', 'x')\nend)"
+            "redis.register_function('one_{tag}', function(keys, argv)\nbegin(keys, argv)\n\
+             local reply = (function()\nreturn k('lead', 'x')\nend)()\nflush_counts()\nreturn reply\nend)"
         )));
         assert!(!text.contains("KEY.lead") && !text.contains("@include"));
         // Another configuration is another library.

@@ -54,6 +54,7 @@ fn delays(h: &Delays) -> DelayJson {
 struct RowJson {
     group: String,
     ingested: u64,
+    touched: u64,
     counts: StageCounts,
     rates: Rates,
     time_to_first_touch: DelayJson,
@@ -64,6 +65,7 @@ fn row(group: &str, c: &StageCounts) -> RowJson {
     RowJson {
         group: group.to_string(),
         ingested: c.ingested(),
+        touched: c.touched(),
         counts: c.clone(),
         rates: c.rates(),
         time_to_first_touch: delays(&c.time_to_first_touch),

@@ -82,7 +82,7 @@ for i = 1, #heads do
       'pulled_from', from, 'queue_manager', '', 'state', 'remote_leased', 'updated_at', NOW)
     emit(id, 'leased', v.state, 'remote_leased', 'pulled by ' .. m, m,
       {v.probability, bucket, v.model_version, m})
-    count(id, 'leased', v.state, 'remote_leased', m, false, nil)
+    count(id, 'leased', v.state, 'remote_leased', m, false, v)
     v.state, v.owner, v.updated_at, v.lease_id = 'remote_leased', m, NOW, lease_id
     leases[#leases + 1] = {lead = v, lease_id = lease_id, expires_at = expires}
     granted[#granted + 1] = {id, lease_id, expires}

@@ -22,7 +22,7 @@
     ["sales", "Sent to sales · 转销售", (t) => t.counts.route_referral + t.counts.route_remote],
     ["offered", "Offered to branches · 转介", (t) => t.counts.offered],
     ["leased", "Pulled by remote managers · 远程领取", (t) => t.counts.leased],
-    ["touched", "Touched · 已触达", (t) => t.counts.touched],
+    ["touched", "Touched · 已触达", (t) => t.touched],
     ["accepted", "Accepted by branches · 已接受", (t) => t.counts.accepted],
     ["converted", "Converted · 已转化", (t) => t.counts.converted],
   ];
@@ -37,7 +37,7 @@
     ["declined", "declined", (r) => r.counts.declined],
     ["timed_out", "timed out 超时", (r) => r.counts.timed_out],
     ["leased", "leased 领取", (r) => r.counts.leased],
-    ["touched", "touched", (r) => r.counts.touched],
+    ["touched", "touched", (r) => r.touched],
     ["converted", "converted 转化", (r) => r.counts.converted],
     ["backflow", "back-flows 回流", (r) => r.counts.backflow],
     ["acceptance", "accept %", (r) => r.rates.acceptance],

@@ -5,17 +5,16 @@
 --   fc:<day>:p  per product     fields <product>|<stage>
 --   fc:<day>:c  per campaign    fields <campaign>|<stage>
 --   fc:<day>:m  per manager     fields <manager>|<stage>
--- A counted transition costs one HINCRBY per dimension and stage, O(1). Each
--- day's hash expires (CFG.fc_keep_ms; managers' CFG.fc_keep_m_ms) from its
--- first field. Time to first touch and time to accept are histograms: the
--- stages `ttft:<i>` and `tta:<i>`, i the first bound of CFG.fc_bounds_s
--- (seconds) the time is within (one past the last: longer).
+-- A counted transition adds one to each dimension's field of each stage,
+-- O(1); the additions are summed in the call and written once per field at
+-- its end (`flush_counts`, called by every operation's wrapper, script.rs),
+-- so a pull of ten leads or a sweep of 25 writes each shared field once.
+-- Each day's hash expires (CFG.fc_keep_ms; managers' CFG.fc_keep_m_ms) from
+-- its first field. Time to first touch and time to accept are histograms:
+-- the stages `ttft:<i>` and `tta:<i>`, i the first bound of CFG.fc_bounds_s
+-- (seconds) the time is within (one past the last: longer); first touches
+-- are counted by their histogram alone.
 
--- How a new lead was routed, by the state it entered.
-local ROUTE_OF_STATE = {
-  referral_offered = 'referral', branch_unassigned = 'referral', remote_queued = 'remote',
-  incubating = 'incubation', service_followup = 'service_followup', suppressed = 'suppressed',
-}
 -- State changes counted by their action.
 local STAGE_OF_ACTION = {
   accepted = 'accepted', call_back_scheduled = 'call_back', escalated = 'escalated',
@@ -23,7 +22,7 @@ local STAGE_OF_ACTION = {
   backflow = 'backflow', acceptance_expired = 'backflow', lease_expired = 'lease_expired',
   -- audit-only events
   declined = 'declined', offer_timed_out = 'timed_out', offer_withdrawn = 'withdrawn',
-  flagged_unplaceable = 'unplaceable', leased = 'leased',
+  flagged_unplaceable = 'unplaceable',
 }
 
 local function fc_bucket(ms)
@@ -34,25 +33,44 @@ local function fc_bucket(ms)
   return #CFG.fc_bounds_s + 1
 end
 
+-- PENDING (prelude.lua): this call's additions, key -> field -> n.
+
 local function fc_bump(day, dim, field)
   local key = k(KEY.fc, day, dim)
-  -- A day's hash gets its expiry with its first field.
-  if redis.call('HINCRBY', key, field, 1) == 1 then
-    redis.call('PEXPIRE', key, dim == 'm' and CFG.fc_keep_m_ms or CFG.fc_keep_ms, 'NX')
+  local fields = PENDING[key]
+  if not fields then
+    fields = {}
+    PENDING[key] = fields
   end
+  fields[field] = (fields[field] or 0) + 1
+end
+
+-- Writes this call's additions; a day's hash gets its expiry with its first
+-- field.
+local function flush_counts()
+  for key, fields in pairs(PENDING) do
+    local m = string.sub(key, -2) == ':m'
+    for field, n in pairs(fields) do
+      if redis.call('HINCRBY', key, field, n) == n then
+        redis.call('PEXPIRE', key, m and CFG.fc_keep_m_ms or CFG.fc_keep_ms, 'NX')
+      end
+    end
+  end
+  PENDING = {}
 end
 
 -- Counts one audit event. `entered`: the lead changed state (set_state),
--- not only an event about it. `new`: NEW_LEAD's entry for a lead this call
--- created (its dimensions without a read).
-local function count(id, action, from, to, manager, entered, new)
+-- not only an event about it. `known`: the lead's product, branch, campaign
+-- and created_at if the caller has them (NEW_LEAD's entry for a lead this
+-- call created, pull's view), saving a read.
+local function count(id, action, from, to, manager, entered, known)
   if not CFG.fc_on then return end
   local stages = {}
-  if entered then
-    if action == 'ingested' then
-      stages[#stages + 1] = 'bucket_' .. new.bucket
-      stages[#stages + 1] = 'route_' .. (ROUTE_OF_STATE[to] or 'other')
-    end
+  if entered and action == 'ingested' then
+    -- A new lead: its bucket and the state it was routed to, in one field
+    -- (routing/counters.rs reads bucket, route, offered or unassigned off it).
+    stages[#stages + 1] = 'new:' .. known.bucket .. ':' .. to
+  elseif entered then
     if to == 'referral_offered' and manager and manager ~= '' then
       stages[#stages + 1] = 'offered'
     elseif to == 'branch_unassigned' then
@@ -64,26 +82,29 @@ local function count(id, action, from, to, manager, entered, new)
     end
   end
   local named = STAGE_OF_ACTION[action]
-  -- `leased` is written by pull.lua without set_state; the others in the
-  -- table as their kind of call makes them (audit or set_state).
   if named then stages[#stages + 1] = named end
   -- A decline's category (CATEGORY, prelude.lua), e.g. `declined_no_capacity`.
   if action == 'declined' and CATEGORY then stages[#stages + 1] = 'declined_' .. CATEGORY end
-  if #stages == 0 then return end
+  if #stages == 0 and action ~= 'leased' then return end
 
   local d
-  if new then
-    d = {new.product, new.branch, new.campaign, NOW, ''}
+  if known then
+    d = {known.product, known.branch, known.campaign, known.created_at or NOW, ''}
   else
     d = redis.call('HMGET', lead_key(id), 'product', 'branch', 'campaign', 'created_at', 'closed_by')
   end
   local m = manager or ''
   if m == '' and (to == 'closed_converted' or to == 'closed_not_interested') then m = d[5] or '' end
-  -- The first touch (a lease or an acceptance): its delay since the lead came in.
+  -- The first touch (a lease or an acceptance): its delay since the lead
+  -- came in. A lease is one field, `leased` or, on a first touch,
+  -- `leased:<ttft bucket>` (written by pull.lua, the hottest path).
   if action == 'leased' or action == 'accepted' then
-    if redis.call('HSETNX', lead_key(id), 'touched_at', NOW) == 1 then
-      stages[#stages + 1] = 'touched'
-      stages[#stages + 1] = 'ttft:' .. fc_bucket(NOW - (tonumber(d[4]) or NOW))
+    local first = redis.call('HSETNX', lead_key(id), 'touched_at', NOW) == 1
+    local ttft = first and fc_bucket(NOW - (tonumber(d[4]) or NOW))
+    if action == 'leased' then
+      stages[#stages + 1] = ttft and ('leased:' .. ttft) or 'leased'
+    elseif ttft then
+      stages[#stages + 1] = 'ttft:' .. ttft
     end
     if action == 'accepted' then
       local dl = tonumber(redis.call('HGET', lead_key(id), 'offer_deadline'))

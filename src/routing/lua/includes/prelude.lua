@@ -26,6 +26,9 @@ local INTERACTION
 -- Set by decline_referral around its audit event: the decline's category
 -- (written in the event, counted by counters.lua).
 local CATEGORY
+-- The funnel counters' additions of this call (counters.lua), written once
+-- per field when the operation ends.
+local PENDING
 -- The state each lead was set to by this call (saves reading it back).
 local STATE_OF
 -- Leads this call created, by id: the fields it wrote, until their first
@@ -57,7 +60,7 @@ local function begin(keys, argv)
   -- Offline managers' watch streams are told when their offers change.
   OFFERS_CHANNEL = string.match(P, '^(.*):{') .. ':' .. KEY.offers_channel
   INTERACTION, STATE_OF, NEW_LEAD, BUCKET, UNPLACED = '', {}, {}, {}, {}
-  CATEGORY = nil
+  CATEGORY, PENDING = nil, {}
 end
 
 -- Key of this shard; written out (no varargs table) as it runs on every step.
