@@ -338,8 +338,9 @@ async fn the_cockpit_shows_what_the_admin_rpc_counts() {
     let robot = s.as_(ROBOT).await;
     let admin = s.as_(ADMIN).await;
     // Demo traffic: calls of one branch, some pulled and closed, an offer accepted.
+    let mut leads = std::collections::BTreeSet::new();
     for c in calls_of("north-bj-haidian", 80, "cockpit") {
-        submit(&robot, c).await;
+        leads.insert(submit(&robot, c).await.lead_id);
     }
     let mut r1 = s.as_(R1).await.desk;
     let leases = r1
@@ -399,6 +400,8 @@ async fn the_cockpit_shows_what_the_admin_rpc_counts() {
         assert_eq!(shown(&b, stage).await, want, "stage {stage}");
     }
     assert_eq!((t.leased, t.accepted, t.converted), (3, 1, 1));
+    // ... and what the leads' audit trails say, lead by lead.
+    assert_eq!(common::trails::funnel_from_trails(&admin, &leads).await, t);
 
     // Per manager, as the RPC groups it; sorted by a click on a heading.
     b.js(

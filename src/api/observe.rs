@@ -18,7 +18,14 @@ impl Api {
     ) -> Result<Response<T>, Status> {
         use tracing::Instrument;
         let t0 = Instant::now();
-        let span = tracing::info_span!("rpc", method, code = tracing::field::Empty);
+        // `otel.*`: the span's name and kind when exported over OTLP.
+        let span = tracing::info_span!(
+            "rpc",
+            otel.name = method,
+            otel.kind = "server",
+            method,
+            code = tracing::field::Empty
+        );
         let result = body.instrument(span.clone()).await.map_err(Status::from);
         let code = result
             .as_ref()

@@ -4,15 +4,28 @@ use funnel::config::{Config, ServeFlags};
 
 pub fn run(flags: ServeFlags) -> anyhow::Result<()> {
     let config = Config::resolve(&flags)?;
-    funnel::telemetry::init_logging(&config.log_format, &config.log_filter);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("funnel-rt")
         .build()?;
-    rt.block_on(async move {
+    // The OTLP exporter's channel runs on this runtime.
+    let otlp = {
+        let _rt = rt.enter();
+        funnel::telemetry::otlp::provider(&config.otlp)?
+    };
+    funnel::telemetry::init_tracing(&config.log_format, &config.log_filter, otlp.as_ref());
+    let served = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         funnel::app::run(config, listener, shutdown_signal(), |_| {}).await
-    })
+    });
+    // The last batch of spans goes out before the process ends.
+    if let Some(provider) = otlp {
+        let _rt = rt.enter();
+        if let Err(e) = provider.shutdown() {
+            tracing::warn!(error = %e, "OTLP exporter did not flush");
+        }
+    }
+    served
 }
 
 /// SIGTERM or Ctrl-C.

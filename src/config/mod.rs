@@ -75,6 +75,8 @@ pub struct Config {
     pub registry: RegistryConfig,
     /// The managers' workbench (web pages and their JSON API).
     pub web: WebConfig,
+    /// OpenTelemetry trace export over OTLP/gRPC (off by default).
+    pub otlp: crate::telemetry::otlp::OtlpConfig,
     /// Signed POSTs to the bank's endpoints (referral offers, SLA breaches).
     pub webhooks: WebhooksConfig,
     /// Personal data masked before anything is stored, scored or logged.
@@ -134,6 +136,7 @@ impl Default for Config {
             routing: RoutingConfig::default(),
             registry: RegistryConfig::default(),
             web: WebConfig::default(),
+            otlp: Default::default(),
             webhooks: WebhooksConfig::default(),
             privacy: PrivacyConfig::default(),
             limits: Limits::default(),

@@ -1,15 +1,30 @@
-//! Logs: tracing, JSON (one object a line) or pretty.
+//! Logs: tracing, JSON (one object a line) or pretty; and, when a tracer
+//! provider is given (`otlp.rs`), the same spans exported over OTLP.
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// Sets up tracing once; `format` is "json" or "pretty".
 pub fn init_logging(format: &str, filter: &str) {
-    use tracing_subscriber::EnvFilter;
+    init_tracing(format, filter, None);
+}
+
+/// Logs as [`init_logging`], plus OTLP export of the spans through `otlp`
+/// (every span at INFO and above, whatever the log filter: a bank may log
+/// only warnings and still trace every request).
+pub fn init_tracing(format: &str, filter: &str, otlp: Option<&SdkTracerProvider>) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let _ = if format == "json" {
-        builder.json().flatten_event(true).try_init()
+    let fmt = tracing_subscriber::fmt::layer().with_target(false);
+    let fmt = if format == "json" {
+        fmt.json().flatten_event(true).boxed()
     } else {
-        builder.compact().try_init()
+        fmt.compact().boxed()
     };
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(otlp.map(|p| super::otlp::layer(p).with_filter(LevelFilter::INFO)))
+        .try_init();
 }

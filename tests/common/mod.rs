@@ -28,6 +28,7 @@ pub fn unique_prefix(name: &str) -> String {
 pub mod browser;
 pub mod scenario;
 pub mod stack;
+pub mod trails;
 pub mod web;
 
 /// A registry of every region and branch of the shipped sample calls (the
