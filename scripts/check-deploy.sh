@@ -8,15 +8,9 @@
 # `cargo test` (src/telemetry/metrics.rs, tests/deploy.rs).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/lib/venv.sh
 venv=deploy/.venv
-req=deploy/requirements.txt
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$req" | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-  echo "$want" > "$stamp"
-fi
+venv "$venv" deploy/requirements.txt
 "$venv/bin/kubernetes-validate" --strict -k 1.31.0 deploy/k8s/*.yaml
 
 if ! command -v promtool >/dev/null 2>&1; then

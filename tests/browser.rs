@@ -315,22 +315,6 @@ async fn shown(b: &Browser, stage: &str) -> u64 {
     v.as_str().unwrap().parse().unwrap()
 }
 
-async fn funnel_report(
-    admin: &Clients,
-    group_by: pb::FunnelGrouping,
-) -> pb::GetFunnelReportResponse {
-    admin
-        .admin
-        .clone()
-        .get_funnel_report(pb::GetFunnelReportRequest {
-            group_by: group_by as i32,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cockpit_shows_what_the_admin_rpc_counts() {
     let mut s = Stack::start(&common::single().url(), 1, |_| {});
@@ -384,7 +368,7 @@ async fn the_cockpit_shows_what_the_admin_rpc_counts() {
     b.sign_in(&base, &s.tokens[ADMIN], "/cockpit").await;
     b.until("return !!document.getElementById('stage-ingested')")
         .await;
-    let rpc = funnel_report(&admin, pb::FunnelGrouping::Region).await;
+    let rpc = common::trails::funnel_report(&admin, pb::FunnelGrouping::Region).await;
     let t = rpc.total.unwrap().counts.unwrap();
     for (stage, want) in [
         ("ingested", t.ingested),
@@ -412,7 +396,7 @@ async fn the_cockpit_shows_what_the_admin_rpc_counts() {
     b.click("#refresh").await;
     b.until("return !!document.querySelector(\"#groups tr[data-group='r1']\")")
         .await;
-    let by_manager = funnel_report(&admin, pb::FunnelGrouping::Manager).await;
+    let by_manager = common::trails::funnel_report(&admin, pb::FunnelGrouping::Manager).await;
     for row in &by_manager.rows {
         let c = row.counts.as_ref().unwrap();
         let cells = b
@@ -456,7 +440,7 @@ async fn the_cockpit_shows_what_the_admin_rpc_counts() {
     {
         submit(&robot, c).await;
     }
-    let now = funnel_report(&admin, pb::FunnelGrouping::Region)
+    let now = common::trails::funnel_report(&admin, pb::FunnelGrouping::Region)
         .await
         .total
         .unwrap()

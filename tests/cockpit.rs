@@ -6,7 +6,7 @@
 mod common;
 
 use common::stack::*;
-use common::trails::funnel_from_trails;
+use common::trails::{funnel_from_trails, funnel_report};
 use common::web::*;
 use funnel::api::pb;
 use funnel::client::Clients;
@@ -15,19 +15,6 @@ use tonic::Code;
 
 const REGION: &str = "south";
 const BRANCH: &str = "south-gz-tianhe";
-
-async fn report(admin: &Clients, group_by: pb::FunnelGrouping) -> pb::GetFunnelReportResponse {
-    admin
-        .admin
-        .clone()
-        .get_funnel_report(pb::GetFunnelReportRequest {
-            group_by: group_by as i32,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
 
 fn counts(row: &pb::FunnelRow) -> &pb::FunnelCounts {
     row.counts.as_ref().unwrap()
@@ -186,7 +173,7 @@ async fn the_report_counts_what_was_done() {
     want.call_back += 1;
 
     // The region: everything, exactly.
-    let by_region = report(&admin, pb::FunnelGrouping::Region).await;
+    let by_region = funnel_report(&admin, pb::FunnelGrouping::Region).await;
     let total = by_region.total.as_ref().unwrap();
     assert_eq!(counts(total), &want);
     assert_eq!(rows(&by_region).get(REGION), Some(&want));
@@ -209,7 +196,7 @@ async fn the_report_counts_what_was_done() {
     assert_eq!(funnel_from_trails(&admin, &leads).await, want);
 
     // Per manager: r1's leases and outcomes, o1's acceptance.
-    let by_manager = rows(&report(&admin, pb::FunnelGrouping::Manager).await);
+    let by_manager = rows(&funnel_report(&admin, pb::FunnelGrouping::Manager).await);
     let r1_row = &by_manager["r1"];
     assert_eq!(
         (
@@ -229,11 +216,11 @@ async fn the_report_counts_what_was_done() {
         assert_eq!(by_manager["o2"].declined, 1);
     }
     // Per team: r1's label; offline managers by their branch.
-    let by_team = rows(&report(&admin, pb::FunnelGrouping::Team).await);
+    let by_team = rows(&funnel_report(&admin, pb::FunnelGrouping::Team).await);
     assert_eq!(by_team["wealth-a"].leased, 3);
     assert_eq!(by_team[BRANCH].accepted, 1);
     // Per product: the parts add up to the whole.
-    let by_product = rows(&report(&admin, pb::FunnelGrouping::Product).await);
+    let by_product = rows(&funnel_report(&admin, pb::FunnelGrouping::Product).await);
     assert_eq!(
         by_product.values().map(|c| c.ingested).sum::<u64>(),
         want.ingested

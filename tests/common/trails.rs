@@ -6,6 +6,23 @@ use super::web::audit;
 use funnel::api::pb;
 use funnel::client::Clients;
 
+/// GetFunnelReport of today, every region, grouped by `group_by`.
+pub async fn funnel_report(
+    admin: &Clients,
+    group_by: pb::FunnelGrouping,
+) -> pb::GetFunnelReportResponse {
+    admin
+        .admin
+        .clone()
+        .get_funnel_report(pb::GetFunnelReportRequest {
+            group_by: group_by as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// The funnel as the leads' audit trails tell it.
 pub async fn funnel_from_trails(
     admin: &Clients,
