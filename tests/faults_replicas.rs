@@ -36,31 +36,10 @@ impl Replica {
     fn new(dir: &Path, n: usize, redis: &str, tokens: &Path, prefix: &str) -> Self {
         let free = || funnel::dev::redis::free_port().unwrap();
         let (grpc, metrics) = (free(), free());
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/manifest.json");
         let config = dir.join(format!("replica{n}.toml"));
         std::fs::write(
             &config,
-            format!(
-                r#"listen = "127.0.0.1:{grpc}"
-metrics_listen = "127.0.0.1:{metrics}"
-redis_urls = ["{redis}"]
-redis_timeout = "1s"
-tokens_file = "{}"
-manifest = "{}"
-scoring_threads = 1
-sweep_interval = "100ms"
-watch_poll = "200ms"
-shutdown_grace = "1s"
-log_filter = "warn"
-[web]
-enabled = false
-[routing]
-key_prefix = "{prefix}"
-{}"#,
-                tokens.display(),
-                manifest.display(),
-                common::sample_registry_toml()
-            ),
+            common::serve::serve_toml(grpc, metrics, redis, tokens, prefix, ""),
         )
         .unwrap();
         let mut r = Self {

@@ -70,32 +70,18 @@ async fn spans_reach_the_collector() {
         .unwrap();
     let free = || funnel::dev::redis::free_port().unwrap();
     let (grpc, metrics) = (free(), free());
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/manifest.json");
     let config = dir.path().join("funnel.toml");
+    let otlp_table =
+        format!("[otlp]\nendpoint = \"http://{otlp}\"\nservice_name = \"funnel-otlp-test\"\n");
     std::fs::write(
         &config,
-        format!(
-            r#"listen = "127.0.0.1:{grpc}"
-metrics_listen = "127.0.0.1:{metrics}"
-redis_urls = ["{}"]
-tokens_file = "{}"
-manifest = "{}"
-scoring_threads = 1
-shutdown_grace = "1s"
-log_filter = "warn"
-[web]
-enabled = false
-[routing]
-key_prefix = "{}"
-[otlp]
-endpoint = "http://{otlp}"
-service_name = "funnel-otlp-test"
-{}"#,
-            redis.url(),
-            tokens.path.display(),
-            manifest.display(),
-            common::unique_prefix("otlp"),
-            common::sample_registry_toml()
+        common::serve::serve_toml(
+            grpc,
+            metrics,
+            &redis.url(),
+            &tokens.path,
+            &common::unique_prefix("otlp"),
+            &otlp_table,
         ),
     )
     .unwrap();

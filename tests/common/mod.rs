@@ -27,6 +27,7 @@ pub fn unique_prefix(name: &str) -> String {
 }
 pub mod browser;
 pub mod scenario;
+pub mod serve;
 pub mod stack;
 pub mod trails;
 pub mod web;
