@@ -6,7 +6,9 @@ mod common;
 
 use common::scenario::*;
 use funnel::domain::*;
-use funnel::routing::{Clock, ManualClock, Router, RoutingError, ScriptErrorCode, WatchList};
+use funnel::routing::{
+    Clock, ListQuery, ManualClock, Router, RoutingError, ScriptErrorCode, WatchList,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -352,12 +354,26 @@ async fn unplaceable_leads_do_not_block_the_unassigned_list(h: H) {
     assert_eq!(rec.lead.owner, Some(mgr("o8")));
     // Listed with pagination.
     let page = r
-        .list_leads(&region("east"), WatchList::Unassigned, 0, 10)
+        .list_leads(
+            &region("east"),
+            ListQuery {
+                list: WatchList::Unassigned,
+                offset: 0,
+                count: 10,
+            },
+        )
         .await
         .unwrap();
     assert_eq!((page.items.len(), page.total), (10, 25));
     let last = r
-        .list_leads(&region("east"), WatchList::Unassigned, 20, 10)
+        .list_leads(
+            &region("east"),
+            ListQuery {
+                list: WatchList::Unassigned,
+                offset: 20,
+                count: 10,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(last.items.len(), 5);
@@ -425,7 +441,14 @@ async fn work_nobody_can_take_is_never_invisible(h: H) {
     let rec = r.get_lead(&a.lead_id).await.unwrap();
     assert_eq!(rec.lead.state, LeadState::BranchUnassigned);
     let page = r
-        .list_leads(&region("east"), WatchList::Unplaceable, 0, 10)
+        .list_leads(
+            &region("east"),
+            ListQuery {
+                list: WatchList::Unplaceable,
+                offset: 0,
+                count: 10,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(page.total, 1);
@@ -451,7 +474,14 @@ async fn work_nobody_can_take_is_never_invisible(h: H) {
         .await
         .unwrap();
     let page = r
-        .list_leads(&region("east"), WatchList::Unplaceable, 0, 10)
+        .list_leads(
+            &region("east"),
+            ListQuery {
+                list: WatchList::Unplaceable,
+                offset: 0,
+                count: 10,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(page.total, 0);

@@ -11,7 +11,7 @@ mod common;
 
 use common::scenario::*;
 use funnel::domain::*;
-use funnel::routing::{RedisConn, Router, RoutingConfig, WatchList};
+use funnel::routing::{ListQuery, RedisConn, Router, RoutingConfig, WatchList};
 use futures::stream::{self, StreamExt};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -262,9 +262,16 @@ async fn no_script_takes_over_5_ms_at_10k_managers_and_100k_open_leads() {
             WatchList::Reengage,
         ] {
             for page in 0..10 {
-                r.list_leads(&east, list, page * 100, 100)
-                    .await
-                    .expect("list");
+                r.list_leads(
+                    &east,
+                    ListQuery {
+                        list,
+                        offset: page * 100,
+                        count: 100,
+                    },
+                )
+                .await
+                .expect("list");
             }
         }
         for i in 0..1_000 {

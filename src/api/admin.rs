@@ -5,7 +5,7 @@ use super::observe::bounded;
 use super::{pb, Api, BoxStream};
 use crate::api::error::ApiError;
 use crate::domain::ManagerTier;
-use crate::routing::{CustomerState, QueueStats, WatchList};
+use crate::routing::{CustomerState, ListQuery, QueueStats, WatchList};
 use crate::service::ExportedOutcome;
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -219,7 +219,17 @@ impl pb::admin_service_server::AdminService for Api {
                     .parse()
                     .map_err(|_| ApiError::invalid("page_token", "not a token this server gave"))?,
             };
-            let page = self.funnel.list_leads(&region, list, offset, size).await?;
+            let page = self
+                .funnel
+                .list_leads(
+                    &region,
+                    ListQuery {
+                        list,
+                        offset,
+                        count: size,
+                    },
+                )
+                .await?;
             let next = offset + page.items.len() as u64;
             Ok(pb::ListLeadsResponse {
                 leads: page

@@ -45,10 +45,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         })
         .await?
         .into_inner();
-    println!(
-        "{}  {}",
-        show::state(r.state),
-        show::destination(r.destination.as_ref())
-    );
+    show::print_moved(r.state, r.destination.as_ref());
     Ok(())
 }

@@ -106,11 +106,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 })
                 .await?
                 .into_inner();
-            println!(
-                "{}  {}",
-                show::state(r.state),
-                show::destination(r.destination.as_ref())
-            );
+            show::print_moved(r.state, r.destination.as_ref());
         }
     }
     Ok(())

@@ -23,8 +23,8 @@ pub struct RegisterArgs {
     #[arg(long)]
     id: String,
     /// Name shown to people (default: the id).
-    #[arg(long, default_value = "")]
-    name: String,
+    #[arg(long)]
+    name: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -56,28 +56,16 @@ pub async fn run(cmd: Command) -> anyhow::Result<()> {
         Command::Register(a) => {
             let req = pb::RegisterRegionRequest {
                 region_id: a.id,
-                display_name: a.name,
+                display_name: a.name.unwrap_or_default(),
             };
-            admin
-                .register_region(req)
-                .await?
-                .into_inner()
-                .region
-                .into_iter()
-                .collect()
+            Vec::from_iter(admin.register_region(req).await?.into_inner().region)
         }
         Command::Branch(a) => {
             let req = pb::RegisterBranchRequest {
                 region_id: a.region,
                 branch_id: a.id,
             };
-            admin
-                .register_branch(req)
-                .await?
-                .into_inner()
-                .region
-                .into_iter()
-                .collect()
+            Vec::from_iter(admin.register_branch(req).await?.into_inner().region)
         }
         Command::List(_) => {
             let req = pb::ListRegionsRequest {};

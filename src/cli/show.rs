@@ -88,6 +88,11 @@ pub fn destination(d: Option<&pb::Destination>) -> String {
     )
 }
 
+/// Where a completed lead went: its new state and destination.
+pub fn print_moved(state_now: i32, d: Option<&pb::Destination>) {
+    println!("{}  {}", state(state_now), destination(d));
+}
+
 /// A lead's essentials, its times and the reasons behind its score.
 pub fn print_summary(l: &pb::LeadSummary) {
     let score = l.score.as_ref();

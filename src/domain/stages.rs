@@ -42,48 +42,58 @@ macro_rules! stage_counts {
     };
 }
 
-stage_counts! {
-    /// New leads by bucket.
-    bucket_high,
-    bucket_medium,
-    bucket_low,
-    /// New leads by the route they took.
-    route_referral,
-    route_remote,
-    route_incubation,
-    route_service_followup,
-    route_suppressed,
-    /// Offers made to an offline manager (first offers and re-offers).
-    offered,
-    accepted,
-    declined,
-    /// Declines by category (`DeclineCategory`).
-    declined_no_capacity,
-    declined_not_my_customer,
-    declined_product_mismatch,
-    declined_customer_unsuitable,
-    declined_other,
-    /// Offers that passed their accept deadline (SLA breaches).
-    timed_out,
-    /// Offers withdrawn (the manager became unavailable).
-    withdrawn,
-    /// High leads with no eligible branch manager (waiting).
-    unassigned,
-    /// Leads no registered manager could take.
-    unplaceable,
-    /// Remote leases.
-    leased,
-    lease_expired,
-    /// Outcomes.
-    converted,
-    not_interested,
-    call_back,
-    /// Remote → branch escalations, hand-backs by offline managers, and
-    /// back-flows to the remote tier (unassigned too long, acceptance expired).
-    escalated,
-    handed_back,
-    backflow,
+/// The one list of stages, handed to a macro: `StageCounts` here, the
+/// protobuf conversion in `api::convert::report`, so a new stage reaches
+/// both or neither compiles.
+macro_rules! with_stages {
+    ($m:ident) => {
+        $m! {
+            /// New leads by bucket.
+            bucket_high,
+            bucket_medium,
+            bucket_low,
+            /// New leads by the route they took.
+            route_referral,
+            route_remote,
+            route_incubation,
+            route_service_followup,
+            route_suppressed,
+            /// Offers made to an offline manager (first offers and re-offers).
+            offered,
+            accepted,
+            declined,
+            /// Declines by category (`DeclineCategory`).
+            declined_no_capacity,
+            declined_not_my_customer,
+            declined_product_mismatch,
+            declined_customer_unsuitable,
+            declined_other,
+            /// Offers that passed their accept deadline (SLA breaches).
+            timed_out,
+            /// Offers withdrawn (the manager became unavailable).
+            withdrawn,
+            /// High leads with no eligible branch manager (waiting).
+            unassigned,
+            /// Leads no registered manager could take.
+            unplaceable,
+            /// Remote leases.
+            leased,
+            lease_expired,
+            /// Outcomes.
+            converted,
+            not_interested,
+            call_back,
+            /// Remote → branch escalations, hand-backs by offline managers, and
+            /// back-flows to the remote tier (unassigned too long, acceptance expired).
+            escalated,
+            handed_back,
+            backflow,
+        }
+    };
 }
+pub(crate) use with_stages;
+
+with_stages!(stage_counts);
 
 /// Why a counter field was not understood (a script newer than this binary).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -44,6 +44,7 @@ pub use keys::Keys;
 pub use outcomes::OutcomeRecord;
 pub use registry::{RegisteredRegion, Registry};
 pub use script::{ScriptError, ScriptErrorCode};
+pub use stats::ListQuery;
 pub use types::*;
 
 use crate::domain::{LeadId, RegionId};

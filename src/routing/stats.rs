@@ -29,28 +29,18 @@ pub(crate) enum StatsPhase {
 /// a millisecond at any roster size (tests/scale.rs).
 const STATS_PAGE: u32 = 50;
 
-#[derive(Serialize)]
-struct ListArgs {
-    list: WatchList,
-    offset: u64,
-    count: u64,
+/// Which page of which watch list (`list_leads.lua`'s arguments).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ListQuery {
+    pub list: WatchList,
+    pub offset: u64,
+    pub count: u64,
 }
 
 impl Router {
     /// A page of one of `region`'s watch lists, oldest first.
-    pub async fn list_leads(
-        &self,
-        region: &RegionId,
-        list: WatchList,
-        offset: u64,
-        count: u64,
-    ) -> Result<Page, RoutingError> {
-        let args = ListArgs {
-            list,
-            offset,
-            count,
-        };
-        self.invoke(&self.scripts.list_leads, region, &Actor::Admin, &args)
+    pub async fn list_leads(&self, region: &RegionId, q: ListQuery) -> Result<Page, RoutingError> {
+        self.invoke(&self.scripts.list_leads, region, &Actor::Admin, &q)
             .await
     }
 

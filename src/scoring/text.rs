@@ -209,16 +209,20 @@ pub fn customer_texts<'a>(
 mod tests {
     use super::*;
 
+    const SPEC: TextFeatureSpec = TextFeatureSpec {
+        ngram_max: 3,
+        id_bits: 21,
+        unk_id: 1,
+        punctuation_ids: [2, 10],
+        empty_feature: 0,
+    };
+
+    fn bytes(keys: &[u64]) -> Vec<u8> {
+        keys.iter().flat_map(|k| k.to_le_bytes()).collect()
+    }
+
     fn table(keys: &[u64]) -> NgramTable {
-        let bytes: Vec<u8> = keys.iter().flat_map(|k| k.to_le_bytes()).collect();
-        let spec = TextFeatureSpec {
-            ngram_max: 3,
-            id_bits: 21,
-            unk_id: 1,
-            punctuation_ids: [2, 10],
-            empty_feature: 0,
-        };
-        NgramTable::from_bytes(&bytes, spec).unwrap()
+        NgramTable::from_bytes(&bytes(keys), SPEC).unwrap()
     }
 
     fn key(ids: &[u32]) -> u64 {
@@ -253,15 +257,7 @@ mod tests {
 
     #[test]
     fn a_table_out_of_order_is_refused() {
-        let bytes: Vec<u8> = [0u64, 9, 5].iter().flat_map(|k| k.to_le_bytes()).collect();
-        let spec = TextFeatureSpec {
-            ngram_max: 3,
-            id_bits: 21,
-            unk_id: 1,
-            punctuation_ids: [2, 10],
-            empty_feature: 0,
-        };
-        assert!(NgramTable::from_bytes(&bytes, spec).is_err());
+        assert!(NgramTable::from_bytes(&bytes(&[0, 9, 5]), SPEC).is_err());
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use super::{Funnel, FunnelError};
 use crate::domain::*;
 use crate::routing::{
-    AuditEvent, Completion, CustomerState, LeadRecord, Lease, LeaseRef, Moved, MyWork, OfferRef,
-    Page, QueueStats, RegisteredRegion, Registry, RoutingError, WatchList,
+    AuditEvent, Completion, CustomerState, LeadRecord, Lease, LeaseRef, ListQuery, Moved, MyWork,
+    OfferRef, Page, QueueStats, RegisteredRegion, Registry, RoutingError,
 };
 use std::time::Duration;
 
@@ -195,14 +195,8 @@ impl Funnel {
 
     /// A page of a region's watch list (unassigned, unplaceable, due for
     /// re-engagement).
-    pub async fn list_leads(
-        &self,
-        region: &RegionId,
-        list: WatchList,
-        offset: u64,
-        count: u64,
-    ) -> Result<Page> {
-        Ok(self.router.list_leads(region, list, offset, count).await?)
+    pub async fn list_leads(&self, region: &RegionId, q: ListQuery) -> Result<Page> {
+        Ok(self.router.list_leads(region, q).await?)
     }
 
     /// A customer's compliance memory.

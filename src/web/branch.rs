@@ -2,14 +2,13 @@
 //! very watch loop behind `WatchReferrals`), accept, decline, complete.
 
 use super::dto::{AssignmentJson, LeadJson, LeadPage, MovedJson};
+use super::fenced::{Offered, UnderOffer};
 use super::{now, Caller, Web, WebError, WebResult};
-use crate::api::convert::lead_id;
 use crate::api::error::ApiError;
 use crate::api::require;
-use crate::domain::{DeclineCategory, LeadId, ManagerId, ReferralOutcome};
-use crate::routing::OfferRef;
+use crate::domain::{DeclineCategory, ReferralOutcome};
 use crate::service::{ReferralChange, WithdrawReason};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -38,7 +37,7 @@ pub async fn referrals(web: State<Web>, Caller(p): Caller) -> WebResult<Referral
 }
 
 #[derive(Serialize)]
-struct Offered<'a> {
+struct OfferEvent<'a> {
     offer_id: &'a str,
     accept_by: i64,
     reason: &'a str,
@@ -62,7 +61,7 @@ fn change_event(change: &ReferralChange, now: i64) -> Event {
             reason,
         } => (
             "offered",
-            serde_json::to_string(&Offered {
+            serde_json::to_string(&OfferEvent {
                 offer_id: &offer.offer_id,
                 accept_by: offer.accept_by,
                 reason,
@@ -132,16 +131,9 @@ pub struct OfferBody {
 }
 
 /// Accepts an offer; answers the lead page as I now hold it.
-#[tracing::instrument(skip_all, fields(web = "accept", lead = %lead))]
-pub async fn accept(
-    web: State<Web>,
-    Caller(p): Caller,
-    Path(lead): Path<String>,
-    Json(body): Json<OfferBody>,
-) -> Result<Response, WebError> {
-    let me = p.offline()?;
-    let id = offered(&lead, &body.offer_id)?;
-    let rec = web.funnel.accept(offer(&me, &id, &body.offer_id)).await?;
+#[tracing::instrument(skip_all, fields(web = "accept", lead = %call.lead))]
+pub async fn accept(web: State<Web>, call: Offered<OfferBody>) -> Result<Response, WebError> {
+    let rec = web.funnel.accept(call.offer()).await?;
     Ok(Json(LeadPage::new(&rec, now(&web))).into_response())
 }
 
@@ -156,15 +148,9 @@ pub struct DeclineBody {
 }
 
 /// Declines with a reason; the lead moves on to the next eligible manager.
-#[tracing::instrument(skip_all, fields(web = "decline", lead = %lead))]
-pub async fn decline(
-    web: State<Web>,
-    Caller(p): Caller,
-    Path(lead): Path<String>,
-    Json(body): Json<DeclineBody>,
-) -> WebResult<MovedJson> {
-    let me = p.offline()?;
-    let id = offered(&lead, &body.offer_id)?;
+#[tracing::instrument(skip_all, fields(web = "decline", lead = %call.lead))]
+pub async fn decline(web: State<Web>, call: Offered<DeclineBody>) -> WebResult<MovedJson> {
+    let body = &call.body;
     require(&body.reason, "reason")?;
     let category = match body.category.as_deref() {
         None | Some("") => DeclineCategory::Other,
@@ -172,7 +158,7 @@ pub async fn decline(
     };
     let moved = web
         .funnel
-        .decline(offer(&me, &id, &body.offer_id), &body.reason, category)
+        .decline(call.offer(), &body.reason, category)
         .await?;
     Ok(Json((&moved).into()))
 }
@@ -189,33 +175,25 @@ pub struct CompleteBody {
 
 /// Records the outcome of an accepted referral (fenced by its offer id), or
 /// hands it back to the remote team (`return_to_remote`).
-#[tracing::instrument(skip_all, fields(web = "complete_referral", lead = %lead))]
-pub async fn complete(
-    web: State<Web>,
-    Caller(p): Caller,
-    Path(lead): Path<String>,
-    Json(body): Json<CompleteBody>,
-) -> WebResult<MovedJson> {
-    let me = p.offline()?;
-    let id = offered(&lead, &body.offer_id)?;
+#[tracing::instrument(skip_all, fields(web = "complete_referral", lead = %call.lead))]
+pub async fn complete(web: State<Web>, call: Offered<CompleteBody>) -> WebResult<MovedJson> {
+    let body = &call.body;
     let outcome = ReferralOutcome::parse(&body.outcome)
         .map_err(|e| ApiError::invalid("outcome", &e.reason))?;
     let moved = web
         .funnel
-        .complete_referral(offer(&me, &id, &body.offer_id), outcome, &body.note)
+        .complete_referral(call.offer(), outcome, &body.note)
         .await?;
     Ok(Json((&moved).into()))
 }
 
-fn offered(lead: &str, offer_id: &str) -> Result<LeadId, ApiError> {
-    require(offer_id, "offer_id")?;
-    lead_id(lead)
+macro_rules! under_offer {
+    ($($body:ty),+) => {
+        $(impl UnderOffer for $body {
+            fn offer_id(&self) -> &str {
+                &self.offer_id
+            }
+        })+
+    };
 }
-
-fn offer<'a>(manager: &'a ManagerId, lead: &'a LeadId, offer_id: &'a str) -> OfferRef<'a> {
-    OfferRef {
-        manager,
-        lead,
-        offer_id,
-    }
-}
+under_offer!(OfferBody, DeclineBody, CompleteBody);

@@ -8,7 +8,7 @@ use super::{Caller, Web, WebResult};
 use crate::api::error::ApiError;
 use crate::domain::stages::{delay_quantile, Delays, Rates, StageCounts};
 use crate::domain::RegionId;
-use crate::routing::WatchList;
+use crate::routing::{ListQuery, WatchList};
 use crate::service::{FunnelQuery, Grouping};
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -267,7 +267,17 @@ pub async fn list(
     };
     let (mut total, mut items) = (0, Vec::new());
     for r in regions {
-        let page = web.funnel.list_leads(&r, which, 0, count).await?;
+        let page = web
+            .funnel
+            .list_leads(
+                &r,
+                ListQuery {
+                    list: which,
+                    offset: 0,
+                    count,
+                },
+            )
+            .await?;
         total += page.total;
         items.extend(page.items.iter().map(|i| ListedJson {
             region: r.to_string(),

@@ -10,6 +10,7 @@
 mod branch;
 mod cockpit;
 mod dto;
+mod fenced;
 mod remote;
 
 use crate::api::auth::{Principal, Tokens};

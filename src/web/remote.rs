@@ -3,12 +3,13 @@
 //! place of protobuf: same role rule, same bounds, same `Funnel` call.
 
 use super::dto::{AssignmentJson, LeadPage, LeaseJson, MovedJson};
+use super::fenced::{Leased, UnderLease};
 use super::{now, Caller, Web, WebError, WebResult};
 use crate::api::convert::{lead_id, request_id_from};
 use crate::api::error::ApiError;
-use crate::api::{bounded, reader, require, ApiResult};
-use crate::domain::{LeadId, ManagerId, RemoteOutcome};
-use crate::routing::{Completion, LeaseRef};
+use crate::api::{bounded, reader, require};
+use crate::domain::RemoteOutcome;
+use crate::routing::Completion;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -109,15 +110,9 @@ pub struct CompleteBody {
 
 /// An outcome. Fenced by the lease: a repeat answers the recorded result
 /// (`replayed`), a different call on the same lease is refused.
-#[tracing::instrument(skip_all, fields(web = "complete", lead = %lead))]
-pub async fn complete(
-    web: State<Web>,
-    Caller(p): Caller,
-    Path(lead): Path<String>,
-    Json(body): Json<CompleteBody>,
-) -> WebResult<MovedJson> {
-    let me = p.remote()?;
-    let id = leased(&lead, &body.lease_id)?;
+#[tracing::instrument(skip_all, fields(web = "complete", lead = %call.lead))]
+pub async fn complete(web: State<Web>, call: Leased<CompleteBody>) -> WebResult<MovedJson> {
+    let body = &call.body;
     let outcome =
         RemoteOutcome::parse(&body.outcome).map_err(|e| ApiError::invalid("outcome", &e.reason))?;
     let completion = Completion {
@@ -125,10 +120,7 @@ pub async fn complete(
         callback_at: body.callback_at,
         note: &body.note,
     };
-    let moved = web
-        .funnel
-        .complete(lease(&me, &id, &body.lease_id), completion)
-        .await?;
+    let moved = web.funnel.complete(call.lease(), completion).await?;
     Ok(Json((&moved).into()))
 }
 
@@ -143,16 +135,9 @@ pub struct Done {
     pub ok: bool,
 }
 
-#[tracing::instrument(skip_all, fields(web = "release", lead = %lead))]
-pub async fn release(
-    web: State<Web>,
-    Caller(p): Caller,
-    Path(lead): Path<String>,
-    Json(body): Json<LeaseBody>,
-) -> WebResult<Done> {
-    let me = p.remote()?;
-    let id = leased(&lead, &body.lease_id)?;
-    web.funnel.release(lease(&me, &id, &body.lease_id)).await?;
+#[tracing::instrument(skip_all, fields(web = "release", lead = %call.lead))]
+pub async fn release(web: State<Web>, call: Leased<LeaseBody>) -> WebResult<Done> {
+    web.funnel.release(call.lease()).await?;
     Ok(Json(Done { ok: true }))
 }
 
@@ -169,23 +154,11 @@ pub struct Extended {
     pub now: i64,
 }
 
-#[tracing::instrument(skip_all, fields(web = "extend", lead = %lead))]
-pub async fn extend(
-    web: State<Web>,
-    Caller(p): Caller,
-    Path(lead): Path<String>,
-    Json(body): Json<ExtendBody>,
-) -> WebResult<Extended> {
-    let me = p.remote()?;
-    let id = leased(&lead, &body.lease_id)?;
-    let by = bounded(body.seconds, 1, 3600, "seconds")?;
-    let until = web
-        .funnel
-        .extend(
-            lease(&me, &id, &body.lease_id),
-            Duration::from_secs(by.into()),
-        )
-        .await?;
+#[tracing::instrument(skip_all, fields(web = "extend", lead = %call.lead))]
+pub async fn extend(web: State<Web>, call: Leased<ExtendBody>) -> WebResult<Extended> {
+    let by = bounded(call.body.seconds, 1, 3600, "seconds")?;
+    let by = Duration::from_secs(by.into());
+    let until = web.funnel.extend(call.lease(), by).await?;
     Ok(Json(Extended {
         expires_at: until,
         now: now(&web),
@@ -200,33 +173,20 @@ pub struct EscalateBody {
     pub note: String,
 }
 
-#[tracing::instrument(skip_all, fields(web = "escalate", lead = %lead))]
-pub async fn escalate(
-    web: State<Web>,
-    Caller(p): Caller,
-    Path(lead): Path<String>,
-    Json(body): Json<EscalateBody>,
-) -> WebResult<MovedJson> {
-    let me = p.remote()?;
-    let id = leased(&lead, &body.lease_id)?;
-    require(&body.note, "note")?;
-    let moved = web
-        .funnel
-        .escalate(lease(&me, &id, &body.lease_id), &body.note)
-        .await?;
+#[tracing::instrument(skip_all, fields(web = "escalate", lead = %call.lead))]
+pub async fn escalate(web: State<Web>, call: Leased<EscalateBody>) -> WebResult<MovedJson> {
+    require(&call.body.note, "note")?;
+    let moved = web.funnel.escalate(call.lease(), &call.body.note).await?;
     Ok(Json((&moved).into()))
 }
 
-/// The lead id of a call on a lease, with the lease id required.
-fn leased(lead: &str, lease_id: &str) -> ApiResult<LeadId> {
-    require(lease_id, "lease_id")?;
-    lead_id(lead)
+macro_rules! under_lease {
+    ($($body:ty),+) => {
+        $(impl UnderLease for $body {
+            fn lease_id(&self) -> &str {
+                &self.lease_id
+            }
+        })+
+    };
 }
-
-fn lease<'a>(manager: &'a ManagerId, lead: &'a LeadId, lease_id: &'a str) -> LeaseRef<'a> {
-    LeaseRef {
-        manager,
-        lead,
-        lease_id,
-    }
-}
+under_lease!(CompleteBody, LeaseBody, ExtendBody, EscalateBody);

@@ -3,7 +3,7 @@
 use super::{bad, region_id};
 use crate::api::error::ApiError;
 use crate::api::pb;
-use crate::domain::stages::{delay_quantile, Delays, StageCounts, DELAY_BOUNDS_S};
+use crate::domain::stages::{delay_quantile, with_stages, Delays, StageCounts, DELAY_BOUNDS_S};
 use crate::service::{FunnelQuery, FunnelReport, FunnelRow, Grouping};
 use chrono::NaiveDate;
 
@@ -39,73 +39,20 @@ pub fn funnel_query_from_pb(
         .map_err(|e| bad(e.field, e.reason))
 }
 
-pub fn funnel_counts_to_pb(c: &StageCounts) -> pb::FunnelCounts {
-    // Destructured whole: a new stage is a compile error here.
-    let StageCounts {
-        bucket_high,
-        bucket_medium,
-        bucket_low,
-        route_referral,
-        route_remote,
-        route_incubation,
-        route_service_followup,
-        route_suppressed,
-        offered,
-        accepted,
-        declined,
-        declined_no_capacity,
-        declined_not_my_customer,
-        declined_product_mismatch,
-        declined_customer_unsuitable,
-        declined_other,
-        timed_out,
-        withdrawn,
-        unassigned,
-        unplaceable,
-        leased,
-        lease_expired,
-        converted,
-        not_interested,
-        call_back,
-        escalated,
-        handed_back,
-        backflow,
-        time_to_first_touch: _,
-        time_to_accept: _,
-    } = c.clone();
-    pb::FunnelCounts {
-        ingested: c.ingested(),
-        bucket_high,
-        bucket_medium,
-        bucket_low,
-        route_referral,
-        route_remote,
-        route_incubation,
-        route_service_followup,
-        route_suppressed,
-        offered,
-        accepted,
-        declined,
-        declined_no_capacity,
-        declined_not_my_customer,
-        declined_product_mismatch,
-        declined_customer_unsuitable,
-        declined_other,
-        timed_out,
-        withdrawn,
-        unassigned,
-        unplaceable,
-        leased,
-        lease_expired,
-        touched: c.touched(),
-        converted,
-        not_interested,
-        call_back,
-        escalated,
-        handed_back,
-        backflow,
-    }
+// Built from the domain's one list of stages: a stage without its protobuf
+// field, or a protobuf field no stage fills, does not compile.
+macro_rules! counts_to_pb {
+    ($($(#[$doc:meta])* $name:ident,)+) => {
+        pub fn funnel_counts_to_pb(c: &StageCounts) -> pb::FunnelCounts {
+            pb::FunnelCounts {
+                ingested: c.ingested(),
+                touched: c.touched(),
+                $($name: c.$name,)+
+            }
+        }
+    };
 }
+with_stages!(counts_to_pb);
 
 pub fn delays_to_pb(h: &Delays) -> pb::DelaySummary {
     let within = |q| delay_quantile(h, q).flatten();
