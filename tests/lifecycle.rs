@@ -7,7 +7,7 @@ mod common;
 use common::scenario::*;
 use funnel::domain::*;
 use funnel::routing::{
-    Clock, ListQuery, ManualClock, Router, RoutingError, ScriptErrorCode, WatchList,
+    Clock, ListQuery, ManualClock, Page, Router, RoutingError, ScriptErrorCode, WatchList,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -353,29 +353,9 @@ async fn unplaceable_leads_do_not_block_the_unassigned_list(h: H) {
     assert_eq!(rec.lead.state, LeadState::ReferralOffered);
     assert_eq!(rec.lead.owner, Some(mgr("o8")));
     // Listed with pagination.
-    let page = r
-        .list_leads(
-            &region("east"),
-            ListQuery {
-                list: WatchList::Unassigned,
-                offset: 0,
-                count: 10,
-            },
-        )
-        .await
-        .unwrap();
+    let page = east_list(r, WatchList::Unassigned, 0).await;
     assert_eq!((page.items.len(), page.total), (10, 25));
-    let last = r
-        .list_leads(
-            &region("east"),
-            ListQuery {
-                list: WatchList::Unassigned,
-                offset: 20,
-                count: 10,
-            },
-        )
-        .await
-        .unwrap();
+    let last = east_list(r, WatchList::Unassigned, 20).await;
     assert_eq!(last.items.len(), 5);
     h.assert_sound().await;
 }
@@ -440,17 +420,7 @@ async fn work_nobody_can_take_is_never_invisible(h: H) {
     let a = ingest(&h, l).await;
     let rec = r.get_lead(&a.lead_id).await.unwrap();
     assert_eq!(rec.lead.state, LeadState::BranchUnassigned);
-    let page = r
-        .list_leads(
-            &region("east"),
-            ListQuery {
-                list: WatchList::Unplaceable,
-                offset: 0,
-                count: 10,
-            },
-        )
-        .await
-        .unwrap();
+    let page = east_list(r, WatchList::Unplaceable, 0).await;
     assert_eq!(page.total, 1);
     assert!(
         page.items[0].note.contains("loan"),
@@ -473,17 +443,7 @@ async fn work_nobody_can_take_is_never_invisible(h: H) {
     r.upsert_manager(&remote("r12", &["east"], 5))
         .await
         .unwrap();
-    let page = r
-        .list_leads(
-            &region("east"),
-            ListQuery {
-                list: WatchList::Unplaceable,
-                offset: 0,
-                count: 10,
-            },
-        )
-        .await
-        .unwrap();
+    let page = east_list(r, WatchList::Unplaceable, 0).await;
     assert_eq!(page.total, 0);
     assert_eq!(r.pull(&mgr("r12"), 5, None, "f11").await.unwrap().len(), 1);
     h.assert_sound().await;
@@ -502,3 +462,13 @@ on_both!(
     sales_contacts_are_capped,
     work_nobody_can_take_is_never_invisible,
 );
+
+/// Ten leads of east's `list`, from `offset`.
+async fn east_list(r: &Router, list: WatchList, offset: u64) -> Page {
+    let q = ListQuery {
+        list,
+        offset,
+        count: 10,
+    };
+    r.list_leads(&region("east"), q).await.unwrap()
+}

@@ -2,7 +2,7 @@
 //! very watch loop behind `WatchReferrals`), accept, decline, complete.
 
 use super::dto::{AssignmentJson, LeadJson, LeadPage, MovedJson};
-use super::fenced::{Offered, UnderOffer};
+use super::fenced::{fence, Offered};
 use super::{now, Caller, Web, WebError, WebResult};
 use crate::api::error::ApiError;
 use crate::api::require;
@@ -187,13 +187,4 @@ pub async fn complete(web: State<Web>, call: Offered<CompleteBody>) -> WebResult
     Ok(Json((&moved).into()))
 }
 
-macro_rules! under_offer {
-    ($($body:ty),+) => {
-        $(impl UnderOffer for $body {
-            fn offer_id(&self) -> &str {
-                &self.offer_id
-            }
-        })+
-    };
-}
-under_offer!(OfferBody, DeclineBody, CompleteBody);
+fence!(UnderOffer, offer_id, offline: OfferBody, DeclineBody, CompleteBody);

@@ -15,76 +15,83 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
 
-/// A body that acts under a remote manager's lease.
-pub trait UnderLease: DeserializeOwned + Send {
-    fn lease_id(&self) -> &str;
+/// A body that names what fences its call (`lease_id` or `offer_id`), and
+/// the tier of manager who may send it. Implemented with [`fence!`].
+pub trait Fence: DeserializeOwned + Send {
+    const FIELD: &'static str;
+    fn manager(who: Principal) -> Result<ManagerId, ApiError>;
+    fn fence(&self) -> &str;
 }
 
-/// A body that acts under an offline manager's offer.
-pub trait UnderOffer: DeserializeOwned + Send {
-    fn offer_id(&self) -> &str;
-}
+/// Fenced by a remote manager's lease.
+pub trait UnderLease: Fence {}
 
-/// A remote manager's call on a lead it leased.
-pub struct Leased<B> {
+/// Fenced by an offer made to an offline manager.
+pub trait UnderOffer: Fence {}
+
+/// `fence!(UnderLease, lease_id, remote: CompleteBody, LeaseBody)`: these
+/// bodies are fenced by their `lease_id`, sent by remote managers.
+macro_rules! fence {
+    ($kind:ident, $field:ident, $tier:ident: $($body:ty),+) => {
+        $(impl $crate::web::fenced::Fence for $body {
+            const FIELD: &'static str = stringify!($field);
+            fn manager(
+                who: $crate::api::auth::Principal,
+            ) -> Result<$crate::domain::ManagerId, $crate::api::error::ApiError> {
+                who.$tier()
+            }
+            fn fence(&self) -> &str {
+                &self.$field
+            }
+        }
+        impl $crate::web::fenced::$kind for $body {})+
+    };
+}
+pub(crate) use fence;
+
+/// A manager's call on one lead, fenced by the body's lease or offer id.
+pub struct Fenced<B> {
     pub me: ManagerId,
     pub lead: LeadId,
     pub body: B,
 }
 
-impl<B: UnderLease> Leased<B> {
+/// A remote manager's call on a lead it leased.
+pub type Leased<B> = Fenced<B>;
+/// An offline manager's call on a lead offered to it.
+pub type Offered<B> = Fenced<B>;
+
+impl<B: UnderLease> Fenced<B> {
     pub fn lease(&self) -> LeaseRef<'_> {
         LeaseRef {
             manager: &self.me,
             lead: &self.lead,
-            lease_id: self.body.lease_id(),
+            lease_id: self.body.fence(),
         }
     }
 }
 
-/// An offline manager's call on a lead offered to it.
-pub struct Offered<B> {
-    pub me: ManagerId,
-    pub lead: LeadId,
-    pub body: B,
-}
-
-impl<B: UnderOffer> Offered<B> {
+impl<B: UnderOffer> Fenced<B> {
     pub fn offer(&self) -> OfferRef<'_> {
         OfferRef {
             manager: &self.me,
             lead: &self.lead,
-            offer_id: self.body.offer_id(),
+            offer_id: self.body.fence(),
         }
     }
 }
 
-impl<B: UnderLease> FromRequest<Web> for Leased<B> {
+impl<B: Fence> FromRequest<Web> for Fenced<B> {
     type Rejection = Response;
 
     async fn from_request(req: Request, web: &Web) -> Result<Self, Response> {
         let (who, lead, body) = extract::<B>(req, web).await?;
         let fenced = || -> Result<_, ApiError> {
-            let me = who.remote()?;
-            require(body.lease_id(), "lease_id")?;
+            let me = B::manager(who)?;
+            require(body.fence(), B::FIELD)?;
             Ok((me, lead_id(&lead)?))
         };
-        let (me, lead) = fenced().map_err(rejected)?;
-        Ok(Self { me, lead, body })
-    }
-}
-
-impl<B: UnderOffer> FromRequest<Web> for Offered<B> {
-    type Rejection = Response;
-
-    async fn from_request(req: Request, web: &Web) -> Result<Self, Response> {
-        let (who, lead, body) = extract::<B>(req, web).await?;
-        let fenced = || -> Result<_, ApiError> {
-            let me = who.offline()?;
-            require(body.offer_id(), "offer_id")?;
-            Ok((me, lead_id(&lead)?))
-        };
-        let (me, lead) = fenced().map_err(rejected)?;
+        let (me, lead) = fenced().map_err(|e| super::WebError(e).into_response())?;
         Ok(Self { me, lead, body })
     }
 }
@@ -107,8 +114,4 @@ async fn extract<B: DeserializeOwned>(
         .await
         .map_err(IntoResponse::into_response)?;
     Ok((who, lead, body))
-}
-
-fn rejected(e: ApiError) -> Response {
-    super::WebError(e).into_response()
 }

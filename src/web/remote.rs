@@ -3,7 +3,7 @@
 //! place of protobuf: same role rule, same bounds, same `Funnel` call.
 
 use super::dto::{AssignmentJson, LeadPage, LeaseJson, MovedJson};
-use super::fenced::{Leased, UnderLease};
+use super::fenced::{fence, Leased};
 use super::{now, Caller, Web, WebError, WebResult};
 use crate::api::convert::{lead_id, request_id_from};
 use crate::api::error::ApiError;
@@ -180,13 +180,4 @@ pub async fn escalate(web: State<Web>, call: Leased<EscalateBody>) -> WebResult<
     Ok(Json((&moved).into()))
 }
 
-macro_rules! under_lease {
-    ($($body:ty),+) => {
-        $(impl UnderLease for $body {
-            fn lease_id(&self) -> &str {
-                &self.lease_id
-            }
-        })+
-    };
-}
-under_lease!(CompleteBody, LeaseBody, ExtendBody, EscalateBody);
+fence!(UnderLease, lease_id, remote: CompleteBody, LeaseBody, ExtendBody, EscalateBody);
