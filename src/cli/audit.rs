@@ -5,16 +5,11 @@ use super::{show, LeadArgs};
 use funnel::api::pb;
 
 pub async fn run(args: LeadArgs) -> anyhow::Result<()> {
-    let c = args.target.connect().await?;
-    let events = c
-        .admin
-        .clone()
-        .get_audit_trail(pb::GetAuditTrailRequest {
-            lead_id: args.lead_id,
-        })
-        .await?
-        .into_inner()
-        .events;
+    let req = pb::GetAuditTrailRequest {
+        lead_id: args.lead_id,
+    };
+    let mut admin = args.target.admin().await?;
+    let events = admin.get_audit_trail(req).await?.into_inner().events;
     print_events(&events);
     Ok(())
 }

@@ -32,19 +32,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .unwrap_or(0);
         ms_to_timestamp(now + s * 1000)
     });
-    let c = args.target.connect().await?;
-    let r = c
-        .desk
-        .clone()
-        .complete_lead(pb::CompleteLeadRequest {
-            lead_id: args.lead_id,
-            lease_id: args.lease_id,
-            outcome: remote_outcome_to_pb(args.outcome) as i32,
-            callback_at,
-            note: args.note,
-        })
-        .await?
-        .into_inner();
+    let req = pb::CompleteLeadRequest {
+        lead_id: args.lead_id,
+        lease_id: args.lease_id,
+        outcome: remote_outcome_to_pb(args.outcome) as i32,
+        callback_at,
+        note: args.note,
+    };
+    let mut desk = args.target.desk().await?;
+    let r = desk.complete_lead(req).await?.into_inner();
     show::print_moved(r.state, r.destination.as_ref());
     Ok(())
 }

@@ -29,16 +29,12 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let c = args.target.connect().await?;
-    let mut stream = c
-        .admin
-        .clone()
-        .export_outcomes(pb::ExportOutcomesRequest {
-            region_id: args.region.clone(),
-            after: args.after.clone(),
-        })
-        .await?
-        .into_inner();
+    let req = pb::ExportOutcomesRequest {
+        region_id: args.region.clone(),
+        after: args.after.clone(),
+    };
+    let mut admin = args.target.admin().await?;
+    let mut stream = admin.export_outcomes(req).await?.into_inner();
     // Written to a temporary file next to the target, renamed when whole.
     let dir = args
         .out
@@ -66,13 +62,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for (region, cursor) in &last {
         println!("  {region}: last cursor {cursor}");
         if args.acknowledge {
-            c.admin
-                .clone()
-                .acknowledge_export(pb::AcknowledgeExportRequest {
-                    region_id: region.clone(),
-                    cursor: cursor.clone(),
-                })
-                .await?;
+            let req = pb::AcknowledgeExportRequest {
+                region_id: region.clone(),
+                cursor: cursor.clone(),
+            };
+            admin.acknowledge_export(req).await?;
             println!("  {region}: acknowledged");
         }
     }

@@ -5,13 +5,12 @@ use super::{audit, show, LeadArgs};
 use funnel::api::pb;
 
 pub async fn run(args: LeadArgs) -> anyhow::Result<()> {
-    let c = args.target.connect().await?;
-    let lead = c
-        .desk
-        .clone()
-        .get_lead(pb::GetLeadRequest {
-            lead_id: args.lead_id,
-        })
+    let req = pb::GetLeadRequest {
+        lead_id: args.lead_id,
+    };
+    let mut desk = args.target.desk().await?;
+    let lead = desk
+        .get_lead(req)
         .await?
         .into_inner()
         .lead

@@ -76,6 +76,12 @@ pub struct ShowArgs {
 }
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
+    let target = match &command {
+        Command::Upsert(a) => &a.target,
+        Command::Availability(a) => &a.target,
+        Command::Show(a) => &a.target,
+    };
+    let mut admin = target.admin().await?;
     let manager = match command {
         Command::Upsert(a) => {
             let manager = pb::Manager {
@@ -94,41 +100,23 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 capacity: a.capacity,
                 available: a.available,
             };
-            a.target
-                .connect()
-                .await?
-                .admin
-                .upsert_manager(pb::UpsertManagerRequest {
-                    manager: Some(manager),
-                })
-                .await?
-                .into_inner()
-                .manager
+            let req = pb::UpsertManagerRequest {
+                manager: Some(manager),
+            };
+            admin.upsert_manager(req).await?.into_inner().manager
         }
         Command::Availability(a) => {
-            a.target
-                .connect()
-                .await?
-                .admin
-                .set_availability(pb::SetAvailabilityRequest {
-                    manager_id: a.manager_id,
-                    available: a.available,
-                })
-                .await?
-                .into_inner()
-                .manager
+            let req = pb::SetAvailabilityRequest {
+                manager_id: a.manager_id,
+                available: a.available,
+            };
+            admin.set_availability(req).await?.into_inner().manager
         }
         Command::Show(a) => {
-            a.target
-                .connect()
-                .await?
-                .admin
-                .get_manager(pb::GetManagerRequest {
-                    manager_id: a.manager_id,
-                })
-                .await?
-                .into_inner()
-                .manager
+            let req = pb::GetManagerRequest {
+                manager_id: a.manager_id,
+            };
+            admin.get_manager(req).await?.into_inner().manager
         }
     };
     print_manager(&manager.unwrap_or_default());

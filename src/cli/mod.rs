@@ -22,7 +22,10 @@ pub mod watch;
 
 use anyhow::Context;
 use clap::Subcommand;
-use funnel::client::{ClientTls, Clients};
+use funnel::api::pb::admin_service_client::AdminServiceClient;
+use funnel::api::pb::referrals_service_client::ReferralsServiceClient;
+use funnel::api::pb::remote_desk_service_client::RemoteDeskServiceClient;
+use funnel::client::{Authed, ClientTls, Clients};
 use std::future::Future;
 
 /// Where the server is and who we are, for the client verbs.
@@ -56,6 +59,18 @@ pub struct LeadArgs {
 }
 
 impl Target {
+    pub async fn admin(&self) -> anyhow::Result<AdminServiceClient<Authed>> {
+        Ok(self.connect().await?.admin)
+    }
+
+    pub async fn desk(&self) -> anyhow::Result<RemoteDeskServiceClient<Authed>> {
+        Ok(self.connect().await?.desk)
+    }
+
+    pub async fn referrals(&self) -> anyhow::Result<ReferralsServiceClient<Authed>> {
+        Ok(self.connect().await?.referrals)
+    }
+
     /// One connection with a client of every service, each call carrying
     /// `authorization: Bearer <token>`.
     pub async fn connect(&self) -> anyhow::Result<Clients> {

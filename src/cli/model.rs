@@ -10,14 +10,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let m = args
-        .target
-        .connect()
-        .await?
-        .admin
-        .get_model_info(pb::GetModelInfoRequest {})
-        .await?
-        .into_inner();
+    let mut admin = args.target.admin().await?;
+    let m = admin.get_model_info(pb::GetModelInfoRequest {}).await?;
+    let m = m.into_inner();
     let intents: Vec<String> = m.intents.iter().map(|i| show::intent(*i)).collect();
     println!("model version  {}", m.model_version);
     println!("text model     {}", m.text_model_version);

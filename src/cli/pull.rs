@@ -20,18 +20,13 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let c = args.target.connect().await?;
-    let leads = c
-        .desk
-        .clone()
-        .pull_leads(pb::PullLeadsRequest {
-            max_leads: args.max,
-            lease_seconds: args.lease_seconds,
-            request_id: args.request_id,
-        })
-        .await?
-        .into_inner()
-        .leads;
+    let req = pb::PullLeadsRequest {
+        max_leads: args.max,
+        lease_seconds: args.lease_seconds,
+        request_id: args.request_id,
+    };
+    let mut desk = args.target.desk().await?;
+    let leads = desk.pull_leads(req).await?.into_inner().leads;
     if leads.is_empty() {
         println!("no leads");
     }

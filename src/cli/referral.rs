@@ -7,21 +7,24 @@ use funnel::api::convert::{decline_category_to_pb, referral_outcome_to_pb};
 use funnel::api::pb;
 use funnel::domain::{DeclineCategory, ReferralOutcome};
 
+/// The offer a verb acts on, and where the server is.
+#[derive(clap::Args)]
+pub struct OfferArgs {
+    #[command(flatten)]
+    target: Target,
+    lead_id: String,
+    /// The offer (it fences the call).
+    offer_id: String,
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Accept an offer: you now hold the lead.
-    Accept {
-        #[command(flatten)]
-        target: Target,
-        lead_id: String,
-        offer_id: String,
-    },
+    Accept(OfferArgs),
     /// Decline an offer; the lead goes to the next eligible manager.
     Decline {
         #[command(flatten)]
-        target: Target,
-        lead_id: String,
-        offer_id: String,
+        offer: OfferArgs,
         /// Why (kept in the audit trail).
         #[arg(long)]
         reason: String,
@@ -34,10 +37,7 @@ pub enum Command {
     /// Record the outcome of a lead you accepted.
     Complete {
         #[command(flatten)]
-        target: Target,
-        lead_id: String,
-        /// The offer you accepted (it fences this call).
-        offer_id: String,
+        offer: OfferArgs,
         /// converted | not_interested | return_to_remote | return_to_incubation
         #[arg(value_parser = |s: &str| ReferralOutcome::parse(s).map_err(|e| e.reason))]
         outcome: ReferralOutcome,
@@ -48,64 +48,42 @@ pub enum Command {
 }
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
+    let offer = match &command {
+        Command::Accept(o)
+        | Command::Decline { offer: o, .. }
+        | Command::Complete { offer: o, .. } => o,
+    };
+    let mut referrals = offer.target.referrals().await?;
+    let (lead_id, offer_id) = (offer.lead_id.clone(), offer.offer_id.clone());
     match command {
-        Command::Accept {
-            target,
-            lead_id,
-            offer_id,
-        } => {
-            let lead = target
-                .connect()
-                .await?
-                .referrals
-                .accept_referral(pb::AcceptReferralRequest { lead_id, offer_id })
-                .await?
-                .into_inner()
-                .lead;
+        Command::Accept(_) => {
+            let req = pb::AcceptReferralRequest { lead_id, offer_id };
+            let lead = referrals.accept_referral(req).await?.into_inner().lead;
             println!("accepted");
             if let Some(s) = lead.as_ref().and_then(|l| l.summary.as_ref()) {
                 show::print_summary(s);
             }
         }
         Command::Decline {
-            target,
-            lead_id,
-            offer_id,
-            reason,
-            category,
+            reason, category, ..
         } => {
-            target
-                .connect()
-                .await?
-                .referrals
-                .decline_referral(pb::DeclineReferralRequest {
-                    lead_id: lead_id.clone(),
-                    offer_id,
-                    reason,
-                    category: decline_category_to_pb(category) as i32,
-                })
-                .await?;
+            let req = pb::DeclineReferralRequest {
+                lead_id: lead_id.clone(),
+                offer_id,
+                reason,
+                category: decline_category_to_pb(category) as i32,
+            };
+            referrals.decline_referral(req).await?;
             println!("declined {lead_id}");
         }
-        Command::Complete {
-            target,
-            lead_id,
-            offer_id,
-            outcome,
-            note,
-        } => {
-            let r = target
-                .connect()
-                .await?
-                .referrals
-                .complete_referral(pb::CompleteReferralRequest {
-                    lead_id,
-                    offer_id,
-                    outcome: referral_outcome_to_pb(outcome) as i32,
-                    note,
-                })
-                .await?
-                .into_inner();
+        Command::Complete { outcome, note, .. } => {
+            let req = pb::CompleteReferralRequest {
+                lead_id,
+                offer_id,
+                outcome: referral_outcome_to_pb(outcome) as i32,
+                note,
+            };
+            let r = referrals.complete_referral(req).await?.into_inner();
             show::print_moved(r.state, r.destination.as_ref());
         }
     }

@@ -51,7 +51,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<()> {
         Command::Branch(a) => &a.target,
         Command::List(a) => &a.target,
     };
-    let mut admin = target.connect().await?.admin;
+    let mut admin = target.admin().await?;
     let regions: Vec<pb::Region> = match cmd {
         Command::Register(a) => {
             let req = pb::RegisterRegionRequest {

@@ -44,18 +44,14 @@ fn within(s: Option<u64>, count: u64) -> String {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let c = args.target.connect().await?;
-    let r = c
-        .admin
-        .clone()
-        .get_funnel_report(pb::GetFunnelReportRequest {
-            from_date: args.from,
-            to_date: args.to,
-            group_by: grouping(&args.by)? as i32,
-            region_ids: args.region,
-        })
-        .await?
-        .into_inner();
+    let req = pb::GetFunnelReportRequest {
+        from_date: args.from,
+        to_date: args.to,
+        group_by: grouping(&args.by)? as i32,
+        region_ids: args.region,
+    };
+    let mut admin = args.target.admin().await?;
+    let r = admin.get_funnel_report(req).await?.into_inner();
     println!("{} .. {}, by {}", r.from_date, r.to_date, args.by);
     let mut rows = vec![[
         args.by.as_str(),

@@ -13,15 +13,11 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let c = args.target.connect().await?;
-    let s = c
-        .admin
-        .clone()
-        .get_queue_stats(pb::GetQueueStatsRequest {
-            region_id: args.region,
-        })
-        .await?
-        .into_inner();
+    let req = pb::GetQueueStatsRequest {
+        region_id: args.region,
+    };
+    let mut admin = args.target.admin().await?;
+    let s = admin.get_queue_stats(req).await?.into_inner();
     let mut rows = vec![
         ["region", "queue", "owner", "bucket", "depth", "oldest (s)"]
             .map(String::from)

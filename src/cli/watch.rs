@@ -13,13 +13,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let c = args.target.connect().await?;
-    let mut events = c
-        .referrals
-        .clone()
-        .watch_referrals(pb::WatchReferralsRequest {})
-        .await?
-        .into_inner();
+    let req = pb::WatchReferralsRequest {};
+    let mut referrals = args.target.referrals().await?;
+    let mut events = referrals.watch_referrals(req).await?.into_inner();
     while let Some(ev) = events.next().await {
         let ev = ev?;
         let at = show::time(ev.at.as_ref());
