@@ -70,10 +70,19 @@ pub struct Web {
 /// The pages, the scripts and the API.
 pub fn router(web: Web) -> Router {
     Router::new()
-        .route("/", get(|| page(INDEX_HTML)))
-        .route("/remote", get(|| page(REMOTE_HTML)))
-        .route("/branch", get(|| page(BRANCH_HTML)))
-        .route("/cockpit", get(|| page(COCKPIT_HTML)))
+        .route("/", get(|| page("sign in", None, INDEX_HTML)))
+        .route(
+            "/remote",
+            get(|| page("remote desk", Some("remote"), REMOTE_HTML)),
+        )
+        .route(
+            "/branch",
+            get(|| page("branch referrals", Some("branch"), BRANCH_HTML)),
+        )
+        .route(
+            "/cockpit",
+            get(|| page("operations cockpit", Some("cockpit"), COCKPIT_HTML)),
+        )
         .route("/static/common.js", get(|| script(COMMON_JS)))
         .route("/static/remote.js", get(|| script(REMOTE_JS)))
         .route("/static/branch.js", get(|| script(BRANCH_JS)))
@@ -178,7 +187,19 @@ const COCKPIT_HTML: &str = include_str!("static/cockpit.html");
 const COCKPIT_JS: &str = include_str!("static/cockpit.js");
 const STYLE_CSS: &str = include_str!("static/style.css");
 
-async fn page(html: &'static str) -> Response {
+/// A page: the head every page shares (style sheet, `common.js`, the page's
+/// own script) around the page's body, kept in `static/<page>.html`.
+async fn page(title: &str, script: Option<&str>, body: &str) -> Response {
+    let own = script
+        .map(|s| format!("<script src=\"/static/{s}.js\" defer></script>\n"))
+        .unwrap_or_default();
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>funnel · {title}</title>\n\
+         <link rel=\"stylesheet\" href=\"/static/style.css\">\n\
+         <script src=\"/static/common.js\" defer></script>\n\
+         {own}</head>\n<body>\n{body}</body>\n</html>\n"
+    );
     asset(html, "text/html; charset=utf-8").await
 }
 
@@ -186,7 +207,7 @@ async fn script(js: &'static str) -> Response {
     asset(js, "text/javascript; charset=utf-8").await
 }
 
-async fn asset(body: &'static str, content_type: &'static str) -> Response {
+async fn asset(body: impl Into<axum::body::Body>, content_type: &'static str) -> Response {
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
         // The pages hold a bearer token: no framing by other sites, no
@@ -197,7 +218,7 @@ async fn asset(body: &'static str, content_type: &'static str) -> Response {
         ),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
     ];
-    (headers, body).into_response()
+    (headers, body.into()).into_response()
 }
 
 /// The authenticated caller: `Authorization: Bearer <token>`, resolved by
