@@ -11,7 +11,7 @@ mod observe;
 mod referrals;
 mod remote_desk;
 
-pub use observe::{bounded, require, ApiResult};
+pub use observe::{bounded, require, ApiResult, Fenced};
 pub use remote_desk::reader;
 
 #[allow(clippy::all, missing_docs)]

@@ -3,7 +3,8 @@
 use super::auth::Principal;
 use super::error::ApiError;
 use super::Api;
-use crate::domain::ManagerId;
+use crate::domain::{LeadId, ManagerId};
+use crate::routing::{LeaseRef, OfferRef};
 use std::time::Instant;
 use tonic::{Request, Response, Status};
 
@@ -115,5 +116,37 @@ pub fn bounded(v: i32, lo: i32, hi: i32, field: &str) -> ApiResult<u32> {
             field,
             &format!("must be between {lo} and {hi}, got {v}"),
         ))
+    }
+}
+
+/// A manager's call on one lead, fenced by a lease or offer id (required).
+pub struct Fenced {
+    pub me: ManagerId,
+    pub lead: LeadId,
+    pub fence: String,
+}
+
+impl Fenced {
+    /// `fence` is the value of the request's `field` (`lease_id`, `offer_id`).
+    pub fn new(me: ManagerId, lead: &str, fence: String, field: &str) -> ApiResult<Self> {
+        require(&fence, field)?;
+        let lead = super::convert::lead_id(lead)?;
+        Ok(Self { me, lead, fence })
+    }
+
+    pub fn lease(&self) -> LeaseRef<'_> {
+        LeaseRef {
+            manager: &self.me,
+            lead: &self.lead,
+            lease_id: &self.fence,
+        }
+    }
+
+    pub fn offer(&self) -> OfferRef<'_> {
+        OfferRef {
+            manager: &self.me,
+            lead: &self.lead,
+            offer_id: &self.fence,
+        }
     }
 }

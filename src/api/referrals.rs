@@ -1,10 +1,10 @@
 //! ReferralsService: branch managers watch, accept, decline and complete referrals.
 
 use super::convert::*;
-use super::observe::require;
+use super::observe::{require, Fenced};
 use super::{pb, Api};
 use crate::api::error::ApiError;
-use crate::routing::{Assignment, OfferRef};
+use crate::routing::Assignment;
 use crate::service::{ReferralChange, WithdrawReason};
 use futures::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
@@ -108,14 +108,8 @@ impl pb::referrals_service_server::ReferralsService for Api {
                 lead_id: id,
                 offer_id,
             } = req.into_inner();
-            require(&offer_id, "offer_id")?;
-            let id = lead_id(&id)?;
-            let offer = OfferRef {
-                manager: &me,
-                lead: &id,
-                offer_id: &offer_id,
-            };
-            let rec = self.funnel.accept(offer).await?;
+            let call = Fenced::new(me, &id, offer_id, "offer_id")?;
+            let rec = self.funnel.accept(call.offer()).await?;
             Ok(pb::AcceptReferralResponse {
                 lead: Some(lead_to_pb(&rec)),
             })
@@ -135,16 +129,10 @@ impl pb::referrals_service_server::ReferralsService for Api {
                 reason,
                 category,
             } = req.into_inner();
-            require(&offer_id, "offer_id")?;
+            let call = Fenced::new(me, &id, offer_id, "offer_id")?;
             require(&reason, "reason")?;
             let category = decline_category_from_pb(category)?;
-            let id = lead_id(&id)?;
-            let offer = OfferRef {
-                manager: &me,
-                lead: &id,
-                offer_id: &offer_id,
-            };
-            self.funnel.decline(offer, &reason, category).await?;
+            self.funnel.decline(call.offer(), &reason, category).await?;
             Ok(pb::DeclineReferralResponse {})
         })
         .await
@@ -162,17 +150,11 @@ impl pb::referrals_service_server::ReferralsService for Api {
                 note,
                 offer_id,
             } = req.into_inner();
-            require(&offer_id, "offer_id")?;
-            let id = lead_id(&id)?;
-            let acceptance = OfferRef {
-                manager: &me,
-                lead: &id,
-                offer_id: &offer_id,
-            };
+            let call = Fenced::new(me, &id, offer_id, "offer_id")?;
             let outcome = referral_outcome_from_pb(outcome)?;
             let moved = self
                 .funnel
-                .complete_referral(acceptance, outcome, &note)
+                .complete_referral(call.offer(), outcome, &note)
                 .await?;
             let (state, destination) = moved_to_pb(&moved);
             Ok(pb::CompleteReferralResponse {

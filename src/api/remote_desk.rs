@@ -2,10 +2,10 @@
 
 use super::auth::Principal;
 use super::convert::*;
-use super::observe::{bounded, require, ApiResult};
+use super::observe::{bounded, require, Fenced};
 use super::{pb, Api};
-use crate::domain::{LeadId, RequestId};
-use crate::routing::{Completion, LeaseRef};
+use crate::domain::RequestId;
+use crate::routing::Completion;
 use crate::service::Reader;
 use std::time::Duration;
 use tonic::{Request, Response, Status};
@@ -17,12 +17,6 @@ pub fn reader(p: Principal) -> Reader {
         Principal::RemoteManager(m) | Principal::OfflineManager(m) => Reader::Manager(m),
         Principal::Robot => Reader::Robot,
     }
-}
-
-/// The lead id of a call on a lease, with the lease id required.
-fn leased(lead: &str, lease_id: &str) -> ApiResult<LeadId> {
-    require(lease_id, "lease_id")?;
-    lead_id(lead)
 }
 
 #[tonic::async_trait]
@@ -123,18 +117,13 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
                 callback_at,
                 note,
             } = req.into_inner();
-            let id = leased(&lead_id, &lease_id)?;
-            let lease = LeaseRef {
-                manager: &me,
-                lead: &id,
-                lease_id: &lease_id,
-            };
+            let call = Fenced::new(me, &lead_id, lease_id, "lease_id")?;
             let completion = Completion {
                 outcome: remote_outcome_from_pb(outcome)?,
                 callback_at: callback_at.as_ref().map(timestamp_to_ms),
                 note: &note,
             };
-            let moved = self.funnel.complete(lease, completion).await?;
+            let moved = self.funnel.complete(call.lease(), completion).await?;
             let (state, destination) = moved_to_pb(&moved);
             Ok(pb::CompleteLeadResponse {
                 state: state as i32,
@@ -151,14 +140,8 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
         self.observed("ReleaseLead", async {
             let me = self.remote(&req)?;
             let pb::ReleaseLeadRequest { lead_id, lease_id } = req.into_inner();
-            let id = leased(&lead_id, &lease_id)?;
-            self.funnel
-                .release(LeaseRef {
-                    manager: &me,
-                    lead: &id,
-                    lease_id: &lease_id,
-                })
-                .await?;
+            let call = Fenced::new(me, &lead_id, lease_id, "lease_id")?;
+            self.funnel.release(call.lease()).await?;
             Ok(pb::ReleaseLeadResponse {})
         })
         .await
@@ -175,16 +158,11 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
                 lease_id,
                 extend_seconds,
             } = req.into_inner();
-            let id = leased(&lead_id, &lease_id)?;
+            let call = Fenced::new(me, &lead_id, lease_id, "lease_id")?;
             let by = bounded(extend_seconds, 1, 3600, "extend_seconds")?;
-            let lease = LeaseRef {
-                manager: &me,
-                lead: &id,
-                lease_id: &lease_id,
-            };
             let until = self
                 .funnel
-                .extend(lease, Duration::from_secs(by as u64))
+                .extend(call.lease(), Duration::from_secs(by as u64))
                 .await?;
             Ok(pb::ExtendLeaseResponse {
                 lease_expires_at: Some(ms_to_timestamp(until)),
@@ -204,14 +182,9 @@ impl pb::remote_desk_service_server::RemoteDeskService for Api {
                 lease_id,
                 reason,
             } = req.into_inner();
-            let id = leased(&lead_id, &lease_id)?;
+            let call = Fenced::new(me, &lead_id, lease_id, "lease_id")?;
             require(&reason, "reason")?;
-            let lease = LeaseRef {
-                manager: &me,
-                lead: &id,
-                lease_id: &lease_id,
-            };
-            let moved = self.funnel.escalate(lease, &reason).await?;
+            let moved = self.funnel.escalate(call.lease(), &reason).await?;
             Ok(pb::EscalateLeadResponse {
                 destination: moved_to_pb(&moved).1,
             })

@@ -131,7 +131,7 @@ pub struct OfferBody {
 }
 
 /// Accepts an offer; answers the lead page as I now hold it.
-#[tracing::instrument(skip_all, fields(web = "accept", lead = %call.lead))]
+#[tracing::instrument(skip_all, fields(web = "accept", lead = %call.on.lead))]
 pub async fn accept(web: State<Web>, call: Offered<OfferBody>) -> Result<Response, WebError> {
     let rec = web.funnel.accept(call.offer()).await?;
     Ok(Json(LeadPage::new(&rec, now(&web))).into_response())
@@ -148,7 +148,7 @@ pub struct DeclineBody {
 }
 
 /// Declines with a reason; the lead moves on to the next eligible manager.
-#[tracing::instrument(skip_all, fields(web = "decline", lead = %call.lead))]
+#[tracing::instrument(skip_all, fields(web = "decline", lead = %call.on.lead))]
 pub async fn decline(web: State<Web>, call: Offered<DeclineBody>) -> WebResult<MovedJson> {
     let body = &call.body;
     require(&body.reason, "reason")?;
@@ -175,7 +175,7 @@ pub struct CompleteBody {
 
 /// Records the outcome of an accepted referral (fenced by its offer id), or
 /// hands it back to the remote team (`return_to_remote`).
-#[tracing::instrument(skip_all, fields(web = "complete_referral", lead = %call.lead))]
+#[tracing::instrument(skip_all, fields(web = "complete_referral", lead = %call.on.lead))]
 pub async fn complete(web: State<Web>, call: Offered<CompleteBody>) -> WebResult<MovedJson> {
     let body = &call.body;
     let outcome = ReferralOutcome::parse(&body.outcome)

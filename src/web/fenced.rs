@@ -5,10 +5,8 @@
 
 use super::{Caller, Web};
 use crate::api::auth::Principal;
-use crate::api::convert::lead_id;
 use crate::api::error::ApiError;
-use crate::api::require;
-use crate::domain::{LeadId, ManagerId};
+use crate::domain::ManagerId;
 use crate::routing::{LeaseRef, OfferRef};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::response::{IntoResponse, Response};
@@ -51,8 +49,7 @@ pub(crate) use fence;
 
 /// A manager's call on one lead, fenced by the body's lease or offer id.
 pub struct Fenced<B> {
-    pub me: ManagerId,
-    pub lead: LeadId,
+    pub on: crate::api::Fenced,
     pub body: B,
 }
 
@@ -63,21 +60,13 @@ pub type Offered<B> = Fenced<B>;
 
 impl<B: UnderLease> Fenced<B> {
     pub fn lease(&self) -> LeaseRef<'_> {
-        LeaseRef {
-            manager: &self.me,
-            lead: &self.lead,
-            lease_id: self.body.fence(),
-        }
+        self.on.lease()
     }
 }
 
 impl<B: UnderOffer> Fenced<B> {
     pub fn offer(&self) -> OfferRef<'_> {
-        OfferRef {
-            manager: &self.me,
-            lead: &self.lead,
-            offer_id: self.body.fence(),
-        }
+        self.on.offer()
     }
 }
 
@@ -86,13 +75,10 @@ impl<B: Fence> FromRequest<Web> for Fenced<B> {
 
     async fn from_request(req: Request, web: &Web) -> Result<Self, Response> {
         let (who, lead, body) = extract::<B>(req, web).await?;
-        let fenced = || -> Result<_, ApiError> {
-            let me = B::manager(who)?;
-            require(body.fence(), B::FIELD)?;
-            Ok((me, lead_id(&lead)?))
-        };
-        let (me, lead) = fenced().map_err(|e| super::WebError(e).into_response())?;
-        Ok(Self { me, lead, body })
+        let on = B::manager(who)
+            .and_then(|me| crate::api::Fenced::new(me, &lead, body.fence().to_string(), B::FIELD))
+            .map_err(|e| super::WebError(e).into_response())?;
+        Ok(Self { on, body })
     }
 }
 

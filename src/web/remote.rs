@@ -110,7 +110,7 @@ pub struct CompleteBody {
 
 /// An outcome. Fenced by the lease: a repeat answers the recorded result
 /// (`replayed`), a different call on the same lease is refused.
-#[tracing::instrument(skip_all, fields(web = "complete", lead = %call.lead))]
+#[tracing::instrument(skip_all, fields(web = "complete", lead = %call.on.lead))]
 pub async fn complete(web: State<Web>, call: Leased<CompleteBody>) -> WebResult<MovedJson> {
     let body = &call.body;
     let outcome =
@@ -135,7 +135,7 @@ pub struct Done {
     pub ok: bool,
 }
 
-#[tracing::instrument(skip_all, fields(web = "release", lead = %call.lead))]
+#[tracing::instrument(skip_all, fields(web = "release", lead = %call.on.lead))]
 pub async fn release(web: State<Web>, call: Leased<LeaseBody>) -> WebResult<Done> {
     web.funnel.release(call.lease()).await?;
     Ok(Json(Done { ok: true }))
@@ -154,7 +154,7 @@ pub struct Extended {
     pub now: i64,
 }
 
-#[tracing::instrument(skip_all, fields(web = "extend", lead = %call.lead))]
+#[tracing::instrument(skip_all, fields(web = "extend", lead = %call.on.lead))]
 pub async fn extend(web: State<Web>, call: Leased<ExtendBody>) -> WebResult<Extended> {
     let by = bounded(call.body.seconds, 1, 3600, "seconds")?;
     let by = Duration::from_secs(by.into());
@@ -173,7 +173,7 @@ pub struct EscalateBody {
     pub note: String,
 }
 
-#[tracing::instrument(skip_all, fields(web = "escalate", lead = %call.lead))]
+#[tracing::instrument(skip_all, fields(web = "escalate", lead = %call.on.lead))]
 pub async fn escalate(web: State<Web>, call: Leased<EscalateBody>) -> WebResult<MovedJson> {
     require(&call.body.note, "note")?;
     let moved = web.funnel.escalate(call.lease(), &call.body.note).await?;
