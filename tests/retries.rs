@@ -148,6 +148,22 @@ async fn a_submitted_interaction_retried_after_a_lost_response_answers_the_same(
          1 ULP off), first vs retry: {scores_differ:#?}",
         scores_differ.len()
     );
+    // Replica 1 saw only the retries: each was answered from its record,
+    // before scoring (the fast path), and nothing was scored there.
+    let (_, page) = funnel::dev::server::http_get(s.servers[1].metrics, "/metrics")
+        .await
+        .unwrap();
+    let count = |stage: &str| {
+        let line = format!("funnel_stage_duration_seconds_count{{stage=\"{stage}\"}} ");
+        page.lines()
+            .find_map(|l| l.strip_prefix(line.as_str()))
+            .map_or(0, |n| n.trim().parse::<u64>().unwrap())
+    };
+    assert_eq!(
+        (count("replay"), count("scoring")),
+        (10, 0),
+        "replays answered before scoring / scored on the retry replica"
+    );
     s.assert_sound().await;
 }
 

@@ -16,14 +16,15 @@ struct Set<'a> {
 
 /// The customer's home region, and whether an admin's do-not-contact waits
 /// for it.
-pub(crate) struct Home {
+#[derive(Debug, Clone)]
+pub struct Home {
     pub region: RegionId,
     pub pending_dnc: bool,
 }
 
 impl Router {
     /// Claims `region` as the customer's home if it has none; answers the home.
-    pub(crate) async fn claim_home(
+    pub async fn claim_home(
         &self,
         c: &CustomerId,
         region: &RegionId,

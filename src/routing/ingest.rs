@@ -1,6 +1,6 @@
 //! Ingestion: one scored interaction into its region's shard.
 
-use super::{Actor, IngestOutcome, IngestRequest, Router, RoutingError};
+use super::{Actor, Home, IngestOutcome, IngestRequest, Router, RoutingError};
 use crate::domain::*;
 use serde::Serialize;
 
@@ -25,14 +25,59 @@ struct Args<'a> {
 }
 
 impl Router {
+    /// The replay fast path: for each of `interactions` (ids, in order) its
+    /// result and the answer its first call got, if it was ingested in
+    /// `region`'s shard; `None` where not. One round trip, nothing written.
+    /// A replay whose customer lives in another region is not found here;
+    /// `ingest` still answers it as a replay.
+    #[tracing::instrument(skip_all, fields(region = %region, n = interactions.len()))]
+    pub async fn replays(
+        &self,
+        region: &RegionId,
+        interactions: &[&InteractionId],
+    ) -> Result<Vec<Option<IngestOutcome>>, RoutingError> {
+        #[derive(Serialize)]
+        struct ReplayArgs<'a> {
+            interaction_ids: &'a [&'a InteractionId],
+        }
+        let args = ReplayArgs {
+            interaction_ids: interactions,
+        };
+        let mut found: Vec<Option<IngestOutcome>> = self
+            .invoke(&self.scripts.replay, region, &Actor::Robot, &args)
+            .await?;
+        if found.len() != interactions.len() {
+            return Err(RoutingError::Protocol(format!(
+                "replay answered {} of {} interactions",
+                found.len(),
+                interactions.len()
+            )));
+        }
+        for o in found.iter_mut().flatten() {
+            o.region = region.clone();
+        }
+        Ok(found)
+    }
+
     /// Ingests one scored interaction (see `lua/ingest.lua`) in the
     /// customer's home region (claimed on its first call), where the script
     /// applies what the customer told us before (do-not-contact, complaint
     /// cool-off, contact cap) and remembers what this call tells, atomically
     /// with routing the lead.
-    #[tracing::instrument(skip_all, fields(interaction = %req.interaction_id, region = %req.region))]
     pub async fn ingest(&self, req: &IngestRequest) -> Result<IngestOutcome, RoutingError> {
         let home = self.claim_home(&req.customer, &req.region).await?;
+        self.ingest_at(req, home).await
+    }
+
+    /// [`Router::ingest`] with the customer's home already claimed
+    /// ([`Router::claim_home`]: the intake claims it before scoring, to look
+    /// for a replay where the customer's leads live).
+    #[tracing::instrument(skip_all, fields(interaction = %req.interaction_id, region = %home.region))]
+    pub async fn ingest_at(
+        &self,
+        req: &IngestRequest,
+        home: Home,
+    ) -> Result<IngestOutcome, RoutingError> {
         let region = home.region;
         let lead_id = LeadId::generate(&region, self.clock.now_ms());
         let args = Args {

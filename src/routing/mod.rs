@@ -39,6 +39,7 @@ mod types;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::RoutingConfig;
 pub use conn::{RedisConn, RedisTarget};
+pub use customers::Home;
 pub use error::RoutingError;
 pub use keys::Keys;
 pub use outcomes::OutcomeRecord;

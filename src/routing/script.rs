@@ -145,6 +145,7 @@ macro_rules! scripts {
 
 scripts!(
     ingest,
+    replay,
     pull,
     complete_lead,
     release_lead,

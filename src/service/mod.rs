@@ -15,7 +15,7 @@ pub use watch::{ReferralChange, WithdrawReason};
 use crate::domain::*;
 use crate::domain::{limits, pii};
 use crate::routing::offers::OfferEvents;
-use crate::routing::{Destination, IngestRequest, Router, RoutingError};
+use crate::routing::{Destination, Home, IngestRequest, Router, RoutingError};
 use crate::scoring::{LexiconKind, Manifest, ScoreRequest, ScoredLead, Scorer, ScoringError};
 use crate::telemetry::Metrics;
 use serde::{Deserialize, Serialize};
@@ -50,6 +50,28 @@ pub struct Answer {
     pub intents: Vec<(String, f64)>,
     /// Features that were missing and took the model's default.
     pub defaulted: Vec<String>,
+}
+
+impl Answer {
+    /// The answer a first call got, from its stored record.
+    fn recorded(first: StoredInteraction) -> Self {
+        Self {
+            score: first.score,
+            intents: first.intents,
+            defaulted: first.defaulted_features,
+        }
+    }
+}
+
+/// An interaction past the limits and the replay check, to be scored.
+struct Admitted {
+    /// Its place in the request's batch.
+    slot: usize,
+    interaction: Interaction,
+    /// What the limits cut from its transcript (characters).
+    cut_chars: u64,
+    /// The customer's home region, claimed.
+    home: Home,
 }
 
 /// What the robot gets back for one interaction.
@@ -175,10 +197,15 @@ impl Funnel {
                 Err(e) => results[n] = Some(Err(e.into())),
             }
         }
+        // Replays answer what their first call was answered, unscored.
+        let admitted = self.answer_replays(admitted, &mut results).await?;
         let requests: Vec<_> = admitted
             .iter()
-            .map(|(_, i, _)| ScoreRequest::from(i))
+            .map(|a| ScoreRequest::from(&a.interaction))
             .collect();
+        if requests.is_empty() {
+            return Ok(results.into_iter().map(|r| r.expect("answered")).collect());
+        }
         let scored = match self.scorer.score(requests).await {
             Ok(s) => s,
             Err(e) => {
@@ -193,14 +220,14 @@ impl Funnel {
         for _ in 0..admitted.len() {
             self.metrics.observe_stage("scoring", waited);
         }
-        let slots: Vec<usize> = admitted.iter().map(|(n, _, _)| *n).collect();
-        let routed =
-            futures::future::join_all(admitted.into_iter().zip(scored).map(
-                |((_, interaction, cut), scored)| async move {
-                    self.route(interaction, scored?, cut).await
-                },
-            ))
-            .await;
+        let slots: Vec<usize> = admitted.iter().map(|a| a.slot).collect();
+        let routed = futures::future::join_all(
+            admitted
+                .into_iter()
+                .zip(scored)
+                .map(|(a, scored)| async move { self.route(a, scored?).await }),
+        )
+        .await;
         for (n, r) in slots.into_iter().zip(routed) {
             results[n] = Some(r);
         }
@@ -208,6 +235,75 @@ impl Funnel {
             .into_iter()
             .map(|r| r.expect("every item answered"))
             .collect())
+    }
+
+    /// The replay fast path: claims each admitted interaction's customer
+    /// home (as ingesting it would), then answers each one already ingested
+    /// there from the record of its first call (one round trip per home
+    /// region, before scoring). The rest are returned, with their home, to
+    /// be scored; a replay whose record was folded away goes the whole way
+    /// (`ingest` recognises it too).
+    async fn answer_replays(
+        &self,
+        admitted: Vec<(usize, Interaction, u64)>,
+        results: &mut [Option<Result<Submitted, FunnelError>>],
+    ) -> Result<Vec<Admitted>, FunnelError> {
+        let t0 = Instant::now();
+        let homes = futures::future::join_all(
+            admitted
+                .iter()
+                .map(|(_, i, _)| self.router.claim_home(&i.customer_id, &i.region_id)),
+        )
+        .await;
+        let mut placed = Vec::with_capacity(admitted.len());
+        for ((n, i, cut), home) in admitted.into_iter().zip(homes) {
+            match home {
+                Ok(home) => placed.push((n, i, cut, home)),
+                Err(e) => results[n] = Some(Err(e.into())),
+            }
+        }
+        let mut regions: Vec<RegionId> = placed.iter().map(|p| p.3.region.clone()).collect();
+        regions.sort_unstable();
+        regions.dedup();
+        let mut found = std::collections::HashMap::new();
+        for region in &regions {
+            let ids: Vec<&InteractionId> = placed
+                .iter()
+                .filter(|p| &p.3.region == region)
+                .map(|p| &p.1.interaction_id)
+                .collect();
+            let replays = self.router.replays(region, &ids).await?;
+            for (id, outcome) in ids.into_iter().zip(replays) {
+                if let Some(o) = outcome.filter(|o| o.recorded.is_some()) {
+                    found.insert(id.clone(), o);
+                }
+            }
+        }
+        let mut rest = Vec::with_capacity(placed.len());
+        for (n, i, cut, home) in placed {
+            match found.remove(&i.interaction_id) {
+                Some(o) => {
+                    let first = o.recorded.expect("kept only with its record");
+                    self.metrics.observe_stage("replay", t0.elapsed());
+                    results[n] = Some(Ok(Submitted {
+                        lead_id: o.lead_id,
+                        branch: first.interaction.branch_id.clone(),
+                        answer: Answer::recorded(first),
+                        destination: o.destination,
+                        region: o.region,
+                        replayed: true,
+                        joined: o.joined,
+                    }));
+                }
+                None => rest.push(Admitted {
+                    slot: n,
+                    interaction: i,
+                    cut_chars: cut,
+                    home,
+                }),
+            }
+        }
+        Ok(rest)
     }
 
     /// The interaction's region and branch against the registry: a branch
@@ -273,14 +369,18 @@ impl Funnel {
             .expect("one result per item")
     }
 
-    /// `transcript_cut_chars`: what the limits cut from its transcript.
     async fn route(
         &self,
-        interaction: Interaction,
+        admitted: Admitted,
         scored: ScoredLead,
-        transcript_cut_chars: u64,
     ) -> Result<Submitted, FunnelError> {
         let t0 = Instant::now();
+        let Admitted {
+            interaction,
+            cut_chars: transcript_cut_chars,
+            home,
+            ..
+        } = admitted;
         let intent = |name: &str| {
             scored
                 .intents
@@ -347,15 +447,11 @@ impl Funnel {
             },
         };
         // The customer's memory may change the route (see Router::ingest).
-        let outcome = self.router.ingest(&req).await?;
+        let outcome = self.router.ingest_at(&req, home).await?;
         self.metrics.observe_stage("redis", t0.elapsed());
         let answer = match (outcome.replayed, outcome.recorded.clone()) {
             // A replay answers what the first call answered.
-            (true, Some(first)) => Answer {
-                score: first.score,
-                intents: first.intents,
-                defaulted: first.defaulted_features,
-            },
+            (true, Some(first)) => Answer::recorded(first),
             (true, None) => {
                 // Ten later calls of the lead folded the record away.
                 tracing::warn!(interaction = %interaction.interaction_id,

@@ -84,7 +84,7 @@ impl Metrics {
         let stage_seconds = HistogramVec::new(
             HistogramOpts::new(
                 "funnel_stage_duration_seconds",
-                "Time per interaction in each stage of intake: decode, scoring (queue wait included), redis",
+                "Time per interaction in each stage of intake: decode, scoring (queue wait included), redis, replay (a replay answered before scoring)",
             )
             .buckets(STAGE_BUCKETS.to_vec()),
             &["stage"],

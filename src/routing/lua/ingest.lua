@@ -1,3 +1,4 @@
+--- @include "record"
 --- @include "prelude"
 --- @include "audit"
 --- @include "places"
@@ -25,18 +26,8 @@ INTERACTION = a.interaction_id
 -- string with a TTL. A replay answers the result and that record (the
 -- answer the first call got), unless 10 later calls folded it away.
 local idem = k(KEY.idem, a.interaction_id)
-local seen = redis.call('GET', idem)
-if seen then
-  local rec = cjson.decode(seen)
-  rec.result.replayed = true
-  local res = cjson.encode(rec.result)
-  local id = rec.result.lead_id
-  local folded = tonumber(redis.call('HGET', lead_key(id), 'interactions_folded')) or 0
-  local at = (tonumber(rec.seq) or 0) - folded - 1
-  local record = at >= 0 and redis.call('LINDEX', k(KEY.ix, id), at)
-  if record then res = string.sub(res, 1, -2) .. ',"recorded":' .. record_json(record) .. '}' end
-  return ok_encoded(res)
-end
+local replay = ingest_replay(a.interaction_id)
+if replay then return ok_encoded(replay) end
 
 -- Appends this interaction's record to the lead's list (bounded: the oldest
 -- goes, counted); answers its sequence number (1 = the lead's first).
