@@ -9,6 +9,12 @@ use super::{Bucket, CampaignId, Route};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+/// The wealth tier: `aum_band` 3 and up (500k CNY and more). An interested
+/// customer in it is referred to a branch manager whatever the score (the
+/// reviewers' "high": clearly interested, with means). Mirrored in
+/// training/funnel_training/handwritten.py (`AFFLUENT_AUM_BAND`).
+pub const AFFLUENT_AUM_BAND: f64 = 3.0;
+
 /// Bucket thresholds on the probability of conversion.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
@@ -47,6 +53,9 @@ pub struct Signals {
     pub do_not_contact_request: f64,
     /// Compliance lexicon hits in the customer's words. Each beats the model.
     pub lexicon: LexiconSignals,
+    /// The customer's assets-under-management band as the robot sent it
+    /// (`None` if it did not: the wealth-tier rule then never applies).
+    pub aum_band: Option<f64>,
 }
 
 /// The first compliance-lexicon hit of each kind, as "rule (pattern)".
@@ -61,7 +70,8 @@ pub struct LexiconSignals {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub route: Route,
-    /// The bucket after the rules (asking for a human lifts low to medium).
+    /// The bucket after the rules (an interested customer in the wealth tier
+    /// is high; asking for a human lifts low to medium).
     pub bucket: Bucket,
     /// Why, for the audit trail.
     pub reason: String,
@@ -87,11 +97,13 @@ impl Policy {
     /// Order matters: do-not-contact (the CRM flag, a lexicon hit, or the
     /// model's do-not-contact probability at the intent threshold) beats a
     /// complaint (a lexicon hit, or the model's top intent, or its probability
-    /// at the threshold), which beats any score; asking for a human (likewise)
+    /// at the threshold), which beats any score; interest as the top intent
+    /// from a customer in the wealth tier (`aum_band` >= AFFLUENT_AUM_BAND)
+    /// makes the lead high whatever the score; asking for a human (likewise)
     /// lifts a low score to medium, and so does interest as the top intent
-    /// (reviewers never leave an interested customer in the incubation pool;
-    /// chosen by cross-validation on the hand-written dev calls, see the
-    /// model card).
+    /// (reviewers never leave an interested customer in the incubation pool).
+    /// Both interest rules were chosen by cross-validation on the hand-written
+    /// dev calls, see the model card.
     /// A lexicon hit always wins over the model and is named in the reason.
     pub fn decide(&self, campaign: &CampaignId, probability: f64, s: Signals) -> Decision {
         let bucket = self.thresholds(campaign).bucket(probability);
@@ -123,6 +135,15 @@ impl Policy {
                 s.complaint
             );
             (Route::ServiceFollowup, bucket, why)
+        } else if bucket != Bucket::High
+            && s.top_intent == "interested"
+            && s.aum_band.is_some_and(|b| b >= AFFLUENT_AUM_BAND)
+        {
+            let why = format!(
+                "interested customer in the wealth tier (aum_band {}): high",
+                s.aum_band.unwrap_or_default()
+            );
+            (Route::Referral, Bucket::High, why)
         } else {
             match bucket {
                 Bucket::High => (Route::Referral, bucket, "high score".into()),
@@ -263,6 +284,46 @@ mod tests {
             policy().decide(&c, 0.01, both).route,
             Route::ServiceFollowup
         );
+    }
+
+    #[test]
+    fn an_interested_customer_in_the_wealth_tier_is_high() {
+        let s = |top: &str, aum: Option<f64>| Signals {
+            top_intent: top.into(),
+            aum_band: aum,
+            ..Signals::default()
+        };
+        let c = CampaignId::parse("c").unwrap();
+        for p in [0.01, 0.2] {
+            let d = policy().decide(&c, p, s("interested", Some(3.0)));
+            assert_eq!((d.route, d.bucket), (Route::Referral, Bucket::High));
+            assert!(d.reason.contains("wealth tier"), "{}", d.reason);
+        }
+        // Below the wealth tier, or no band sent: the ordinary rules.
+        let d = policy().decide(&c, 0.01, s("interested", Some(2.0)));
+        assert_eq!((d.route, d.bucket), (Route::Remote, Bucket::Medium));
+        let d = policy().decide(&c, 0.01, s("interested", None));
+        assert_eq!((d.route, d.bucket), (Route::Remote, Bucket::Medium));
+        // Only interest: asking for a human in the wealth tier stays on the score.
+        let d = policy().decide(&c, 0.2, s("asks_for_human", Some(5.0)));
+        assert_eq!((d.route, d.bucket), (Route::Remote, Bucket::Medium));
+        // A high score keeps its own reason.
+        let d = policy().decide(&c, 0.5, s("interested", Some(4.0)));
+        assert_eq!(d.reason.split(" (p=").next(), Some("high score"));
+        // Complaints and do-not-contact still win.
+        let complaint = Signals {
+            complaint: 0.6,
+            ..s("interested", Some(5.0))
+        };
+        assert_eq!(
+            policy().decide(&c, 0.01, complaint).route,
+            Route::ServiceFollowup
+        );
+        let dnc = Signals {
+            do_not_contact: true,
+            ..s("interested", Some(5.0))
+        };
+        assert_eq!(policy().decide(&c, 0.01, dnc).route, Route::Suppressed);
     }
 
     #[test]

@@ -405,6 +405,7 @@ impl Funnel {
                 .unwrap_or_default(),
             do_not_contact: interaction.do_not_contact,
             do_not_contact_request: scored.do_not_contact,
+            aum_band: interaction.features.aum_band,
             lexicon: LexiconSignals {
                 complaint: first_hit(LexiconKind::Complaint),
                 do_not_contact: first_hit(LexiconKind::DoNotContact),

@@ -45,6 +45,14 @@ def _hw_section(m) -> str:
         ("tier agreement where labelled", lambda h: "%.3f (n = %d)" % (h["tier_agreement"], h["tier_labelled"]), ">= 0.90"),
         ("tier agreement, 5-fold cross-validated threshold choice",
          lambda h: "%.3f" % h["tier_agreement_cv"] if "tier_agreement_cv" in h else "", ""),
+        ("the same, as if the policy had no wealth-tier rule",
+         lambda h: "%.3f" % h["tier_agreement_cv_without_wealth_rule"]
+         if "tier_agreement_cv_without_wealth_rule" in h else "", ""),
+        ("the same, with the rule's `aum_band` (or no rule) chosen inside each fold",
+         lambda h: "%.3f (bands chosen: %s)" % (h["wealth_band_cv"]["tier_agreement"],
+                                                ", ".join("none" if b is None else str(b)
+                                                          for b in h["wealth_band_cv"]["bands_chosen"]))
+         if "wealth_band_cv" in h else "", ""),
     ]
     splits = [s for s in ("test", "dev") if s in hw]
     out.append("| metric | " + " | ".join("%s (n = %d)" % (s, hw[s]["n"]) for s in splits) + " | bar (test) |")

@@ -68,13 +68,25 @@ config):
 ## Hand-written calls
 Two sets of conversations written by hand, not by the generator (see `training/README.md`). "Tier" is
 what the service would do with the default thresholds and `intent_threshold` 0.5 (rules mirrored from
-`domain::Policy`), against the reviewer's tier.
+`domain::Policy`), against the reviewer's tier. The rules, in order: do-not-contact → suppressed; a
+complaint → service follow-up; **an interested customer (top intent) in the wealth tier (`aum_band` >= 3,
+500k CNY and more) → high** whatever the score; otherwise the bucket of the probability, low lifted to
+medium when the customer asks for a human or interest is the top intent.
+
+The wealth-tier rule is how the reviewers use "high" (clearly interested *with means*): on dev every
+interested call they put in `high` has `aum_band` >= 3, and all but one interested call with `aum_band`
+>= 3 is `high`, while the probability mixes the means into many other inputs (campaign history, logins,
+call length, the spread of the intent probabilities) and, before this rule, left 5 of those 20 in
+medium. The rule was found by reading the dev calls, so the dev figures below flatter it; the table
+shows the cross-validated agreement without it and with its band (none, 2, 3, 4 or 5) chosen inside
+each fold. It is not applied to asks-for-a-human calls: on dev the reviewers put only those with a
+meeting in person on a named day in `high`, and a band rule there lowered the cross-validated agreement.
 
 - **dev** — `training/eval/handwritten.jsonl` (240 calls). It used to be split 120 dev / 120 test, but
   an earlier round read and diagnosed the failures of that test half, so it could no longer judge
   blind; all 240 are now dev. The bucket thresholds, the "interested lifts low to medium" rule, the
-  lexicon's false-alarm checks and the phrasing *categories* added to the generator were chosen looking
-  at it (never copying its sentences), so its figures are optimistic.
+  wealth-tier rule, the lexicon's false-alarm checks and the phrasing *categories* added to the generator
+  were chosen looking at it (never copying its sentences), so its figures are optimistic.
 - **test** — `training/eval/blind.jsonl`, written afterwards by a writer who saw neither the models'
   outputs nor the dev failures. It is scored once with the final models and reported as it came out;
   nothing was tuned on it.
@@ -115,11 +127,15 @@ byte-identical).
 
 ## Known failure modes
 {bars_missed}
-- The dev figures are optimistic: thresholds, one policy rule and lexicon checks were chosen on dev. The
-  cross-validated tier agreement on dev is the fairer estimate, and the test split came out below it.
-- High vs medium is decided by the probability alone, which comes from the tabular model calibrated on
-  synthetic data; a reviewer's "high" (clearly interested or asking for a person, with means or urgency)
-  is looser than the high threshold for customers of modest profile.
+- The dev figures are optimistic: thresholds, two policy rules and lexicon checks were chosen on dev. The
+  cross-validated tier agreement on dev is the fairer estimate (in the round before the wealth-tier rule
+  the test split came out below it: 0.828 against 0.861).
+- Apart from the wealth-tier rule for interested customers, high vs medium is decided by the probability
+  alone, which comes from the tabular model calibrated on synthetic data. A request for a person that sets
+  up a meeting in person (reviewers' `high`) scores like any other request for a person; the text model
+  has no notion of an appointment, and the generator's p* does not value one.
+- The wealth-tier rule trusts the robot's `aum_band`; a missing band (the model default applies) never
+  triggers it, and an interested customer of modest means who is in a hurry stays medium.
 - Call-backs in which the customer showed interest (asked the price, said it sounded good) mostly stay
   low: the generator's latent model values a call-back far below interest, reviewers lift such calls
   to medium (6 of the 15 reviewer-medium call-backs on dev stay low).

@@ -6,8 +6,10 @@ The routing rules are mirrored from src/domain/policy.rs (Policy::decide), so "t
 measures what the service would do: do-not-contact (CRM flag, a lexicon hit, or the model's
 do_not_contact >= INTENT_THRESHOLD) -> suppressed; else a complaint (lexicon hit or the model's
 complaint is the top intent or its probability >= INTENT_THRESHOLD) -> service_followup; else the bucket
-of the probability, lifted from low to medium when the customer asks for a human (lexicon hit, or the
-top intent, or probability >= threshold) or when `interested` is the top intent.
+of the probability, raised to high when `interested` is the top intent and the customer is in the
+wealth tier (aum_band >= AFFLUENT_AUM_BAND, 500k CNY and more), and otherwise lifted from low to medium
+when the customer asks for a human (lexicon hit, or the top intent, or probability >= threshold) or
+when `interested` is the top intent.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from . import text_model
 from .schema import INTENTS, tabular_row
 
 INTENT_THRESHOLD = 0.5   # the service's default `intent_threshold`
+AFFLUENT_AUM_BAND = 3    # domain::policy::AFFLUENT_AUM_BAND: band 3 = 500k-1M CNY, the wealth tier
 
 
 def load(path):
@@ -55,7 +58,12 @@ def score(recs, feature_ids, ts, tsess, lex):
     return recs, p, d, prob, [lex.match_turns(r["turns"]) for r in recs]
 
 
-def route(prob, intents, dnc, kinds, crm_dnc, high, medium, t=INTENT_THRESHOLD):
+def aum_band(rec):
+    """The customer's aum_band as the service receives it (None when the robot did not send it)."""
+    return (rec.get("features") or {}).get("aum_band")
+
+
+def route(prob, intents, dnc, kinds, crm_dnc, high, medium, t=INTENT_THRESHOLD, aum=None, band=AFFLUENT_AUM_BAND):
     top = INTENTS[int(np.argmax(intents))]
     said = lambda k: intents[INTENTS.index(k)] >= t or top == k
     if crm_dnc or "do_not_contact" in kinds or dnc >= t:
@@ -63,6 +71,8 @@ def route(prob, intents, dnc, kinds, crm_dnc, high, medium, t=INTENT_THRESHOLD):
     if "complaint" in kinds or said("complaint"):
         return "service_followup"
     tier = "high" if prob >= high else "medium" if prob >= medium else "low"
+    if tier != "high" and top == "interested" and aum is not None and band is not None and aum >= band:
+        return "high"
     if tier == "low" and ("asks_for_human" in kinds or said("asks_for_human") or top == "interested"):
         tier = "medium"
     return tier
@@ -83,7 +93,7 @@ def evaluate(recs, probs, dnc, prob, hits, high, medium):
     is_c, is_h = y == INTENTS.index("complaint"), y == INTENTS.index("asks_for_human")
     dnc_true = np.array([bool(r["label"].get("do_not_contact_request")) for r in recs])
     dnc_model = np.asarray(dnc) >= INTENT_THRESHOLD
-    routes = [route(p, pi, d, ks, r.get("do_not_contact", False), high, medium)
+    routes = [route(p, pi, d, ks, r.get("do_not_contact", False), high, medium, aum=aum_band(r))
               for p, pi, d, ks, r in zip(prob, probs, dnc, kinds, recs)]
     tiers = [r["label"].get("tier") for r in recs]
     lab = [(a, b) for a, b in zip(routes, tiers) if b]
@@ -120,17 +130,18 @@ def _tier_confusion(pairs):
     return m
 
 
-def _tier_rows(split):
-    """(fixed route or None, probability, lifted to medium?, reviewer tier) for the labelled records."""
+def _tier_rows(split, band=AFFLUENT_AUM_BAND):
+    """(fixed route or None, probability, lifted to medium?, reviewer tier) for the labelled records.
+    band: the wealth-tier rule's aum_band (None: as if the policy had no such rule)."""
     recs, probs, dnc, prob, hits = split
     rows = []
     for r, pi, d, pr, hs in zip(recs, probs, dnc, prob, hits):
         if not r["label"].get("tier"):
             continue
         ks = {h[1] for h in hs}
-        fixed = route(pr, pi, d, ks, False, 2.0, 2.0)   # "low" unless a rule decides
+        fixed = route(pr, pi, d, ks, False, 2.0, 2.0, aum=aum_band(r), band=band)   # "low" unless a rule decides
         lifted = fixed == "medium"
-        rows.append((fixed if fixed in ("suppressed", "service_followup") else None, float(pr), lifted,
+        rows.append((fixed if fixed in ("suppressed", "service_followup", "high") else None, float(pr), lifted,
                      r["label"]["tier"]))
     return rows
 
@@ -163,20 +174,30 @@ def _pick(rows, allowed):
     return float(GRID[i]), float(GRID[j]), int(a[i, j])
 
 
-def choose_thresholds(dev, prob_tab, share_bounds, folds=5, seed=0):
+def _allowed(prob_tab, share_bounds):
+    """Threshold pairs (GRID x GRID) whose bucket shares on the tabular training split stay in bounds,
+    and the share of that split at or above each GRID value."""
+    prob_tab = np.sort(np.asarray(prob_tab, dtype=np.float64))
+    above = 1.0 - np.searchsorted(prob_tab, GRID, side="left") / len(prob_tab)
+    (hl, hh), (ml, mh) = share_bounds
+    med = above[None, :] - above[:, None]
+    allowed = (GRID[None, :] < GRID[:, None]) & (above[:, None] >= hl) & (above[:, None] <= hh) & (med >= ml) & (med <= mh)
+    return allowed, above
+
+
+def choose_thresholds(dev, prob_tab, share_bounds, folds=5, seed=0, band=AFFLUENT_AUM_BAND):
     """Default bucket thresholds from the reviewers' tiers on the DEV split, never the test split.
 
     Only pairs whose bucket shares on the tabular training split stay inside `share_bounds`
     ((high lo, hi), (medium lo, hi)) are allowed. Among them, the pair with the best agreement
     averaged over its neighbours (+-0.02 on each threshold), so a lucky spike fitted to a few calls
     is not chosen. The same procedure run in `folds`-fold cross-validation on dev estimates the
-    agreement to expect on calls it was not chosen on. Returns (high, medium, description, cv)."""
-    rows = _tier_rows(dev)
-    prob_tab = np.sort(np.asarray(prob_tab, dtype=np.float64))
-    above = 1.0 - np.searchsorted(prob_tab, GRID, side="left") / len(prob_tab)
+    agreement to expect on calls it was not chosen on. band: the wealth-tier rule's aum_band as in the
+    policy (None: the same as if the policy had no such rule, only to report what the rule adds).
+    Returns (high, medium, description, cv)."""
+    rows = _tier_rows(dev, band)
     (hl, hh), (ml, mh) = share_bounds
-    med = above[None, :] - above[:, None]
-    allowed = (GRID[None, :] < GRID[:, None]) & (above[:, None] >= hl) & (above[:, None] <= hh) & (med >= ml) & (med <= mh)
+    allowed, above = _allowed(prob_tab, share_bounds)
     hi, me, agree = _pick(rows, allowed)
     idx = np.random.default_rng(seed).permutation(len(rows))
     held = 0
@@ -192,3 +213,29 @@ def choose_thresholds(dev, prob_tab, share_bounds, folds=5, seed=0):
            "it has %.1f %% high, %.1f %% medium" % (agree, len(rows), folds, cv, 100 * hl, 100 * hh, 100 * ml,
                                                      100 * mh, 100 * share_hi, 100 * share_me))
     return hi, me, how, cv
+
+
+BANDS = (None, 2, 3, 4, 5)
+
+
+def wealth_band_check(dev, prob_tab, share_bounds, folds=5, seed=0):
+    """How the wealth-tier rule's band holds up on calls it was not chosen on: in each fold of the same
+    cross-validation as choose_thresholds, the band (or no rule) and the thresholds that agree best on the
+    other folds are chosen together and scored on the held-out fold. Returns (bands chosen per fold,
+    cross-validated agreement)."""
+    rows = {b: _tier_rows(dev, b) for b in BANDS}
+    allowed, _ = _allowed(prob_tab, share_bounds)
+    n = len(rows[None])
+    idx = np.random.default_rng(seed).permutation(n)
+    held, chosen = 0, []
+    for f in range(folds):
+        out = set(idx[f::folds].tolist())
+        best = None
+        for b in BANDS:   # ties keep the earlier entry: no rule first, then the lowest band
+            h, m, a = _pick([x for i, x in enumerate(rows[b]) if i not in out], allowed)
+            if best is None or a > best[0]:
+                best = (a, b, h, m)
+        _, b, h, m = best
+        chosen.append(b)
+        held += int(_agreement([rows[b][i] for i in out])[GRID.tolist().index(h), GRID.tolist().index(m)])
+    return chosen, held / n

@@ -235,6 +235,10 @@ def run(args):
     # ---- buckets and evaluation
     if "dev" in hw_out:
         high, medium, how, tier_cv = handwritten.choose_thresholds(hw_out["dev"], prob_tab, SHARE_BOUNDS)
+        # the same procedure as if the policy had no wealth-tier rule (what that rule adds on dev), and
+        # with the rule's band chosen inside each fold (whether the band holds on calls it was not chosen on)
+        tier_cv_plain = handwritten.choose_thresholds(hw_out["dev"], prob_tab, SHARE_BOUNDS, band=None)[3]
+        band_folds, band_cv = handwritten.wealth_band_check(hw_out["dev"], prob_tab, SHARE_BOUNDS)
     else:
         high = round(float(np.quantile(prob_tab, 1 - HIGH_SHARE)), 3)
         medium = round(float(np.quantile(prob_tab, 1 - HIGH_SHARE - MEDIUM_SHARE)), 3)
@@ -273,6 +277,8 @@ def run(args):
         ev["handwritten"]["sources"] = {"dev": os.path.basename(args.handwritten), "test": os.path.basename(args.blind)}
         if "dev" in hw_out:
             ev["handwritten"]["dev"]["tier_agreement_cv"] = tier_cv
+            ev["handwritten"]["dev"]["tier_agreement_cv_without_wealth_rule"] = tier_cv_plain
+            ev["handwritten"]["dev"]["wealth_band_cv"] = {"bands_chosen": band_folds, "tier_agreement": band_cv}
     ev = rnd(ev)
     log("evaluated on %d held-out records" % len(holdout))
 
@@ -356,6 +362,11 @@ def run(args):
         "features": feats,
         "buckets": {"high": high, "medium": medium,
                     "rule": "high if probability >= high, medium if probability >= medium, else low",
+                    "policy": "domain::Policy routes on top of the buckets, and the thresholds were chosen with "
+                              "its rules (handwritten.route): do-not-contact -> suppressed; complaint -> service "
+                              "follow-up; interested as the top intent with aum_band >= %d -> high; asking for a "
+                              "human, or interested as the top intent, lifts low to medium"
+                              % handwritten.AFFLUENT_AUM_BAND,
                     "chosen": how},
         "evaluation": ev,
     }
@@ -454,6 +465,11 @@ def print_report(m, total_bytes, synthetic):
     for split, h in [(s, hw[s]) for s in ("dev", "test") if s in hw]:
         print("hand-written %s (n=%d): intent macro-F1 %.3f  accuracy %.3f  tier agreement %.3f (of %d)" % (
             split, h["n"], h["intent_macro_f1"], h["intent_accuracy"], h["tier_agreement"], h["tier_labelled"]))
+        if "tier_agreement_cv" in h:
+            print("    tier agreement, 5-fold cross-validated %.3f (without the wealth-tier rule %.3f; band chosen "
+                  "in each fold %s: %.3f)" % (h["tier_agreement_cv"], h.get("tier_agreement_cv_without_wealth_rule",
+                                                                           float("nan")),
+                                              h["wealth_band_cv"]["bands_chosen"], h["wealth_band_cv"]["tier_agreement"]))
         for k in ("complaint_recall_model", "complaint_recall_with_lexicon", "complaint_routed_outside_sales",
                   "dnc_recall_model", "dnc_recall_with_lexicon", "asks_for_human_recall_model",
                   "asks_for_human_recall_with_lexicon"):
