@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 /// Acknowledged interactions kept for replays.
 const REPLAY_POOL: usize = 4096;
+/// Acknowledged interactions before the first replay.
+const REPLAY_SEED: usize = 64;
 
 /// The requests of a run.
 pub struct Calls {
@@ -43,7 +45,9 @@ impl Calls {
     fn next(&self) -> (pb::Interaction, Option<String>) {
         if self.replay_share > 0.0 && rand::random::<f64>() < self.replay_share {
             let acked = self.acked.lock().expect("replay pool");
-            if !acked.is_empty() {
+            // New calls until a few are acknowledged, so that even a share
+            // of 1 replays many interactions, not the first one.
+            if acked.len() >= REPLAY_SEED {
                 let (i, lead) = &acked[rand::random::<u64>() as usize % acked.len()];
                 return (i.clone(), Some(lead.clone()));
             }

@@ -53,8 +53,9 @@ pub struct LoadArgs {
     /// Seconds of closed-loop load before the phases, not counted.
     #[arg(long, default_value_t = 2)]
     pub warmup: u64,
-    /// Share of requests (0..1) that resend an interaction already
-    /// acknowledged; their answer must be the recorded one.
+    /// Share of requests (0..=1) that resend an interaction already
+    /// acknowledged; their answer must be the recorded one. Requests are
+    /// new until 64 are acknowledged (1: only replays after that).
     #[arg(long, default_value_t = 0.0)]
     pub replay_share: f64,
     /// Closed loop: requests in flight.
@@ -152,8 +153,8 @@ fn protos(calls: &[crate::domain::Interaction]) -> Vec<pb::Interaction> {
 
 pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
-        (0.0..1.0).contains(&args.replay_share),
-        "--replay-share must be in 0..1"
+        (0.0..=1.0).contains(&args.replay_share),
+        "--replay-share must be in 0..=1"
     );
     if args.addr.is_empty() {
         run_in_process(args)
