@@ -80,7 +80,7 @@ pub struct LoadArgs {
     /// must be registered on an `--addr` server.
     #[arg(long, default_value = "models/holdout_sample.jsonl")]
     pub calls_file: PathBuf,
-    /// Skip a phase: "closed" or "open".
+    /// Run only this phase: "closed" or "open".
     #[arg(long)]
     pub only: Option<String>,
 }

@@ -25,6 +25,23 @@ struct Args<'a> {
 }
 
 impl Router {
+    /// Whether `interaction` was ingested in `region`'s shard (its `idem:`
+    /// record is there): one EXISTS, the cheap first step of the replay fast
+    /// path for the common case, a new interaction.
+    pub async fn ingested(
+        &self,
+        region: &RegionId,
+        interaction: &InteractionId,
+    ) -> Result<bool, RoutingError> {
+        let key = self.keys.shard(region).idem(interaction.as_str());
+        let mut conn = self.conn.clone();
+        Ok(redis::cmd("EXISTS")
+            .arg(key)
+            .query_async::<i64>(&mut conn)
+            .await?
+            == 1)
+    }
+
     /// The replay fast path: for each of `interactions` (ids, in order) its
     /// result and the answer its first call got, if it was ingested in
     /// `region`'s shard; `None` where not. One round trip, nothing written.

@@ -198,6 +198,9 @@ impl ShardKeys {
     pub fn ix(&self, id: &str) -> String {
         self.key(&["ix", id])
     }
+    pub fn idem(&self, interaction: &str) -> String {
+        self.key(&["idem", interaction])
+    }
     pub fn pool(&self, p: Product) -> String {
         self.key(&["pool", p.as_str()])
     }

@@ -239,8 +239,8 @@ impl Funnel {
 
     /// The replay fast path: claims each admitted interaction's customer
     /// home (as ingesting it would), then answers each one already ingested
-    /// there from the record of its first call (one round trip per home
-    /// region, before scoring). The rest are returned, with their home, to
+    /// there from the record of its first call (before scoring; a new
+    /// interaction costs one EXISTS, sent with the claim). The rest are returned, with their home, to
     /// be scored; a replay whose record was folded away goes the whole way
     /// (`ingest` recognises it too).
     async fn answer_replays(
@@ -249,27 +249,41 @@ impl Funnel {
         results: &mut [Option<Result<Submitted, FunnelError>>],
     ) -> Result<Vec<Admitted>, FunnelError> {
         let t0 = Instant::now();
-        let homes = futures::future::join_all(
-            admitted
-                .iter()
-                .map(|(_, i, _)| self.router.claim_home(&i.customer_id, &i.region_id)),
-        )
+        // The home claim and an EXISTS of the interaction in the region the
+        // robot named go out together: for a new interaction of a customer
+        // at home (nearly every call) that is all, one round trip.
+        let checks = futures::future::join_all(admitted.iter().map(|(_, i, _)| async {
+            let (home, seen) = tokio::join!(
+                self.router.claim_home(&i.customer_id, &i.region_id),
+                self.router.ingested(&i.region_id, &i.interaction_id)
+            );
+            Ok::<_, RoutingError>((home?, seen?))
+        }))
         .await;
         let mut placed = Vec::with_capacity(admitted.len());
-        for ((n, i, cut), home) in admitted.into_iter().zip(homes) {
-            match home {
-                Ok(home) => placed.push((n, i, cut, home)),
+        for ((n, i, cut), check) in admitted.into_iter().zip(checks) {
+            match check {
+                // Seen where it was sent, or the customer lives elsewhere
+                // (then its home is where a replay would be): look it up.
+                Ok((home, seen)) => {
+                    let look = seen || home.region != i.region_id;
+                    placed.push((n, i, cut, home, look));
+                }
                 Err(e) => results[n] = Some(Err(e.into())),
             }
         }
-        let mut regions: Vec<RegionId> = placed.iter().map(|p| p.3.region.clone()).collect();
+        let mut regions: Vec<RegionId> = placed
+            .iter()
+            .filter(|p| p.4)
+            .map(|p| p.3.region.clone())
+            .collect();
         regions.sort_unstable();
         regions.dedup();
         let mut found = std::collections::HashMap::new();
         for region in &regions {
             let ids: Vec<&InteractionId> = placed
                 .iter()
-                .filter(|p| &p.3.region == region)
+                .filter(|p| p.4 && &p.3.region == region)
                 .map(|p| &p.1.interaction_id)
                 .collect();
             let replays = self.router.replays(region, &ids).await?;
@@ -280,7 +294,7 @@ impl Funnel {
             }
         }
         let mut rest = Vec::with_capacity(placed.len());
-        for (n, i, cut, home) in placed {
+        for (n, i, cut, home, _) in placed {
             match found.remove(&i.interaction_id) {
                 Some(o) => {
                     let first = o.recorded.expect("kept only with its record");
