@@ -11,7 +11,7 @@
 # /proc/<pid>/stat and Redis `INFO cpu`, over the whole run (warm-up
 # included, so the figures per call are slightly high).
 #
-#   [FUNNEL_BIN=path] scripts/bench-e2e.sh [SECONDS=15] [CONCURRENCY=64] [RATE=5000]
+#   [BENCH_BIN=path] scripts/bench-e2e.sh [SECONDS=15] [CONCURRENCY=64] [RATE=5000]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 secs="${1:-15}"
@@ -19,10 +19,10 @@ conc="${2:-64}"
 rate="${3:-5000}"
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$PWD/.ort/libonnxruntime.so}"
 [ -f "$ORT_DYLIB_PATH" ] || scripts/setup-ort.sh
-# FUNNEL_BIN: another build to measure (e.g. an older commit's, to compare
+# BENCH_BIN (not FUNNEL_*: those are config): another build to measure (e.g. an older commit's, to compare
 # in the same window); unset: this checkout's release build.
-if [ -n "${FUNNEL_BIN:-}" ]; then
-  bin="$FUNNEL_BIN"
+if [ -n "${BENCH_BIN:-}" ]; then
+  bin="$BENCH_BIN"
 else
   cargo build --release --quiet
   bin=target/release/funnel

@@ -90,6 +90,7 @@ pub async fn run(
                 .map_err(|e| anyhow::anyhow!("invalid config: {e}"))?,
             limits: config.limits.clone(),
             default_region: registry.default_region.clone(),
+            max_in_flight: config.max_in_flight,
         },
     ));
 

@@ -110,3 +110,40 @@ async fn stored_input_is_bounded_whatever_is_sent() {
     assert!(e.message().starts_with("note:"), "{}", e.message());
     s.assert_sound().await;
 }
+
+/// More interactions in flight than `max_in_flight`: the excess is refused
+/// at once with RESOURCE_EXHAUSTED (the robot backs off and retries), the
+/// rest succeed; nothing else fails and nothing waits behind a queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_beyond_max_in_flight_are_refused_at_once() {
+    let mut s = Stack::start(&common::single().url(), 1, |c| c.max_in_flight = 2);
+    s.setup_managers("north", "north-bj-haidian").await;
+    let robot = s.as_(ROBOT).await;
+    let calls = calls_of("north-bj-haidian", 40, "inflight");
+    assert_eq!(calls.len(), 40);
+    let answers = futures::future::join_all(calls.into_iter().map(|c| {
+        let robot = robot.clone();
+        async move {
+            let t0 = std::time::Instant::now();
+            (try_submit(&robot, c).await, t0.elapsed())
+        }
+    }))
+    .await;
+    let (mut ok, mut refused) = (0, 0);
+    for (answer, took) in answers {
+        match answer {
+            Ok(_) => ok += 1,
+            Err(e) if e.code() == Code::ResourceExhausted => {
+                refused += 1;
+                assert!(e.message().contains("in flight"), "{}", e.message());
+                assert!(
+                    took < std::time::Duration::from_secs(2),
+                    "refused after {took:?}"
+                );
+            }
+            Err(e) => panic!("only RESOURCE_EXHAUSTED may fail: {e:?}"),
+        }
+    }
+    assert!(ok >= 2 && refused >= 1, "{ok} ok, {refused} refused");
+    s.assert_sound().await;
+}

@@ -80,6 +80,7 @@ impl From<ApiError> for Status {
                 FunnelError::Routing(r) => routing_code(r),
                 FunnelError::PermissionDenied(_) => Code::PermissionDenied,
                 FunnelError::Invalid(_) => Code::InvalidArgument,
+                FunnelError::Overloaded(_) => Code::ResourceExhausted,
                 FunnelError::ShuttingDown => Code::Unavailable,
             },
         };

@@ -58,6 +58,9 @@ pub struct Config {
     pub max_batch: usize,
     /// Scoring jobs allowed to wait; beyond it requests get RESOURCE_EXHAUSTED.
     pub scoring_queue: usize,
+    /// Interactions being submitted at once (scoring and Redis); beyond it a
+    /// submission is refused at once with RESOURCE_EXHAUSTED, not queued.
+    pub max_in_flight: usize,
     /// Reasons reported per direction (up and down).
     pub reasons_per_side: usize,
     /// Probability at which an intent (asks for a human, complaint) counts.
@@ -128,6 +131,7 @@ impl Default for Config {
             onnx_threads: 1,
             max_batch: 64,
             scoring_queue: 1024,
+            max_in_flight: 256,
             reasons_per_side: 3,
             intent_threshold: 0.5,
             campaign_thresholds: HashMap::new(),

@@ -9,7 +9,6 @@
 use super::report::Tally;
 use crate::api::pb;
 use crate::client::Clients;
-use crate::telemetry::grpc_code_name;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -90,7 +89,7 @@ async fn submit(robot: &Clients, calls: &Calls, tally: &mut Tally, since: Instan
                 }
             }
         }
-        Err(s) => tally.error(grpc_code_name(s.code())),
+        Err(s) => tally.status(&s),
     }
 }
 

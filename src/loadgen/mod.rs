@@ -307,7 +307,7 @@ async fn pull_and_complete(desks: Vec<Clients>, length: Duration) {
                         r.into_inner().leads
                     }
                     Err(e) => {
-                        local.error(crate::telemetry::grpc_code_name(e.code()));
+                        local.status(&e);
                         Vec::new()
                     }
                 };

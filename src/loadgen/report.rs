@@ -17,6 +17,8 @@ pub fn hist() -> Histogram<u64> {
 pub struct Tally {
     pub ok: u64,
     pub errors: BTreeMap<String, u64>,
+    /// The first message seen of each error code (what the status said).
+    pub samples: BTreeMap<String, String>,
     /// µs per successful call.
     pub latency: Histogram<u64>,
 }
@@ -26,6 +28,7 @@ impl Default for Tally {
         Self {
             ok: 0,
             errors: BTreeMap::new(),
+            samples: BTreeMap::new(),
             latency: hist(),
         }
     }
@@ -39,10 +42,23 @@ impl Tally {
     pub fn error(&mut self, code: String) {
         *self.errors.entry(code).or_default() += 1;
     }
+    /// An error status: its code counted, its first message kept.
+    pub fn status(&mut self, s: &tonic::Status) {
+        let code = crate::telemetry::grpc_code_name(s.code());
+        self.samples
+            .entry(code.clone())
+            .or_insert_with(|| s.message().chars().take(200).collect());
+        self.error(code);
+    }
     pub fn merge(&mut self, other: &Tally) {
         self.ok += other.ok;
         for (code, n) in &other.errors {
             *self.errors.entry(code.clone()).or_default() += n;
+        }
+        for (code, m) in &other.samples {
+            self.samples
+                .entry(code.clone())
+                .or_insert_with(|| m.clone());
         }
         self.latency
             .add(&other.latency)
@@ -77,6 +93,9 @@ impl Report {
         );
         if !t.errors.is_empty() {
             println!("  errors by code: {:?}", t.errors);
+            for (code, m) in &t.samples {
+                println!("    first {code}: {m}");
+            }
         }
         if let Some(stages) = &self.stages {
             let line: Vec<String> = stages
@@ -91,6 +110,7 @@ impl Report {
             "ok": t.ok,
             "ok_per_second": t.ok as f64 / self.secs,
             "errors": t.errors,
+            "error_samples": t.samples,
             "latency_ms": {
                 "p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "p999": q(0.999),
                 "max": t.latency.max() as f64 / 1000.0,
@@ -103,7 +123,7 @@ impl Report {
 
 /// Mean µs per interaction in each stage between two /metrics pages.
 pub fn stages(before: &str, after: &str) -> BTreeMap<String, f64> {
-    ["decode", "scoring", "redis"]
+    ["decode", "replay", "scoring", "redis"]
         .iter()
         .map(|s| {
             let sum = format!("funnel_stage_duration_seconds_sum{{stage=\"{s}\"}}");

@@ -5,6 +5,7 @@
 mod cockpit;
 mod desk;
 mod export;
+mod replay;
 mod watch;
 
 pub use cockpit::{FunnelQuery, FunnelReport, FunnelRow, Grouping};
@@ -36,6 +37,10 @@ pub enum FunnelError {
     /// An input over a limit (`domain::limits`), naming the field.
     #[error(transparent)]
     Invalid(#[from] DomainError),
+    /// More interactions in flight than `max_in_flight`: refused at once,
+    /// so a client backs off instead of waiting behind a queue.
+    #[error("{0} interactions already in flight; retry with backoff")]
+    Overloaded(usize),
     /// The server is stopping; the client should reconnect elsewhere.
     #[error("server shutting down; reconnect")]
     ShuttingDown,
@@ -102,6 +107,8 @@ pub struct FunnelOptions {
     pub limits: limits::Limits,
     /// Where an interaction for an unregistered region goes (unset: refused).
     pub default_region: Option<RegionId>,
+    /// Interactions submitted at once, beyond which a submission is refused.
+    pub max_in_flight: usize,
 }
 
 /// Scoring + policy + routing, shared by every handler.
@@ -117,6 +124,9 @@ pub struct Funnel {
     masker: pii::Masker,
     limits: limits::Limits,
     default_region: Option<RegionId>,
+    /// One permit per interaction being submitted (`max_in_flight`).
+    in_flight: tokio::sync::Semaphore,
+    max_in_flight: usize,
 }
 
 impl Funnel {
@@ -142,6 +152,8 @@ impl Funnel {
             masker: opts.masker,
             limits: opts.limits,
             default_region: opts.default_region,
+            in_flight: tokio::sync::Semaphore::new(opts.max_in_flight.max(1)),
+            max_in_flight: opts.max_in_flight.max(1),
         }
     }
 
@@ -176,29 +188,45 @@ impl Funnel {
         interactions: Vec<Interaction>,
     ) -> Result<Vec<Result<Submitted, FunnelError>>, FunnelError> {
         let t0 = Instant::now();
-        // Limits and masking before anything is scored, stored or logged; an
-        // item over a limit gets its own error, the others go on.
+        // Admission first: over the bound, refuse now rather than queue (a
+        // batch larger than the bound takes all of it).
+        let want = interactions.len().clamp(1, self.max_in_flight) as u32;
+        let _permits = self.in_flight.try_acquire_many(want).map_err(|_| {
+            self.metrics.scoring_rejected.inc();
+            FunnelError::Overloaded(self.max_in_flight)
+        })?;
         let mut results: Vec<Option<Result<Submitted, FunnelError>>> = Vec::new();
-        let mut admitted = Vec::with_capacity(interactions.len());
+        let mut placed = Vec::with_capacity(interactions.len());
         for (n, mut i) in interactions.into_iter().enumerate() {
             results.push(None);
-            if let Err(e) = self.admit_place(&mut i).await {
-                results[n] = Some(Err(e));
-                continue;
+            match self.admit_place(&mut i).await {
+                Ok(()) => placed.push((n, i)),
+                Err(e) => results[n] = Some(Err(e)),
             }
+        }
+        // Replays answer what their first call was answered, unscored (and
+        // unmasked: nothing of theirs is stored or logged).
+        let fresh = self.answer_replays(placed, &mut results).await?;
+        // Limits and masking before anything is scored, stored or logged; an
+        // item over a limit gets its own error, the others go on.
+        let mut admitted = Vec::with_capacity(fresh.len());
+        for (n, mut i, home) in fresh {
             match self.limits.admit(&mut i) {
-                Ok(cut) => {
+                Ok(cut_chars) => {
                     let masked = self.masker.mask_interaction(&mut i);
                     if masked > 0 {
                         self.metrics.pii_masked.inc_by(masked as u64);
                     }
-                    admitted.push((n, i, cut));
+                    admitted.push(Admitted {
+                        slot: n,
+                        interaction: i,
+                        cut_chars,
+                        home,
+                    });
                 }
                 Err(e) => results[n] = Some(Err(e.into())),
             }
         }
-        // Replays answer what their first call was answered, unscored.
-        let admitted = self.answer_replays(admitted, &mut results).await?;
         let requests: Vec<_> = admitted
             .iter()
             .map(|a| ScoreRequest::from(&a.interaction))
@@ -235,89 +263,6 @@ impl Funnel {
             .into_iter()
             .map(|r| r.expect("every item answered"))
             .collect())
-    }
-
-    /// The replay fast path: claims each admitted interaction's customer
-    /// home (as ingesting it would), then answers each one already ingested
-    /// there from the record of its first call (before scoring; a new
-    /// interaction costs one EXISTS, sent with the claim). The rest are returned, with their home, to
-    /// be scored; a replay whose record was folded away goes the whole way
-    /// (`ingest` recognises it too).
-    async fn answer_replays(
-        &self,
-        admitted: Vec<(usize, Interaction, u64)>,
-        results: &mut [Option<Result<Submitted, FunnelError>>],
-    ) -> Result<Vec<Admitted>, FunnelError> {
-        let t0 = Instant::now();
-        // The home claim and an EXISTS of the interaction in the region the
-        // robot named go out together: for a new interaction of a customer
-        // at home (nearly every call) that is all, one round trip.
-        let checks = futures::future::join_all(admitted.iter().map(|(_, i, _)| async {
-            let (home, seen) = tokio::join!(
-                self.router.claim_home(&i.customer_id, &i.region_id),
-                self.router.ingested(&i.region_id, &i.interaction_id)
-            );
-            Ok::<_, RoutingError>((home?, seen?))
-        }))
-        .await;
-        let mut placed = Vec::with_capacity(admitted.len());
-        for ((n, i, cut), check) in admitted.into_iter().zip(checks) {
-            match check {
-                // Seen where it was sent, or the customer lives elsewhere
-                // (then its home is where a replay would be): look it up.
-                Ok((home, seen)) => {
-                    let look = seen || home.region != i.region_id;
-                    placed.push((n, i, cut, home, look));
-                }
-                Err(e) => results[n] = Some(Err(e.into())),
-            }
-        }
-        let mut regions: Vec<RegionId> = placed
-            .iter()
-            .filter(|p| p.4)
-            .map(|p| p.3.region.clone())
-            .collect();
-        regions.sort_unstable();
-        regions.dedup();
-        let mut found = std::collections::HashMap::new();
-        for region in &regions {
-            let ids: Vec<&InteractionId> = placed
-                .iter()
-                .filter(|p| p.4 && &p.3.region == region)
-                .map(|p| &p.1.interaction_id)
-                .collect();
-            let replays = self.router.replays(region, &ids).await?;
-            for (id, outcome) in ids.into_iter().zip(replays) {
-                if let Some(o) = outcome.filter(|o| o.recorded.is_some()) {
-                    found.insert(id.clone(), o);
-                }
-            }
-        }
-        let mut rest = Vec::with_capacity(placed.len());
-        for (n, i, cut, home, _) in placed {
-            match found.remove(&i.interaction_id) {
-                Some(o) => {
-                    let first = o.recorded.expect("kept only with its record");
-                    self.metrics.observe_stage("replay", t0.elapsed());
-                    results[n] = Some(Ok(Submitted {
-                        lead_id: o.lead_id,
-                        branch: first.interaction.branch_id.clone(),
-                        answer: Answer::recorded(first),
-                        destination: o.destination,
-                        region: o.region,
-                        replayed: true,
-                        joined: o.joined,
-                    }));
-                }
-                None => rest.push(Admitted {
-                    slot: n,
-                    interaction: i,
-                    cut_chars: cut,
-                    home,
-                }),
-            }
-        }
-        Ok(rest)
     }
 
     /// The interaction's region and branch against the registry: a branch

@@ -133,7 +133,7 @@ impl Metrics {
         .expect("metric");
         let scoring_rejected = IntCounter::new(
             "funnel_scoring_rejected_total",
-            "Requests refused because scoring was full",
+            "Submissions refused because the intake (max_in_flight) or the scoring queue was full",
         )
         .expect("metric");
         let pii_masked = IntCounter::new(
